@@ -1,0 +1,1 @@
+"""Static files served by Dash under /assets/ (CSS, fonts, clientside JS); shipped in the package."""

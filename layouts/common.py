@@ -1,0 +1,83 @@
+"""Building blocks every dashboard layout uses: KPI cards, chart cards, empty states."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashhub.i18n import gettext as _
+from dashhub.i18n import plotly_locale
+
+
+def graph_config(filename: str, locale: str) -> dict:
+    """Toolbar and export settings shared by every chart."""
+    return {
+        "displaylogo": False,
+        "responsive": True,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        **plotly_locale(locale),
+    }
+
+
+def kpi_card(card_id: str, label: str, icon: str) -> dbc.Col:
+    return dbc.Col(
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.Div([html.I(className=f"bi bi-{icon} me-2"), label], className="kpi-label"),
+                    dcc.Loading(
+                        html.Div("…", id=card_id, className="kpi-value"),
+                        type="dot",
+                        delay_show=150,
+                    ),
+                ]
+            ),
+            className="kpi-card h-100",
+        ),
+        xs=12,
+        sm=6,
+        xl=3,
+        className="mb-3",
+    )
+
+
+def chart_card(graph_id: str, export_id: str, filename: str, locale: str, height: int = 420) -> dbc.Card:
+    """A chart with a loading indicator and a link to download it as standalone HTML."""
+    return dbc.Card(
+        [
+            dbc.CardBody(
+                dcc.Loading(
+                    dcc.Graph(
+                        id=graph_id,
+                        config=graph_config(filename, locale),
+                        style={"height": f"{height}px"},
+                    ),
+                    type="circle",
+                    delay_show=150,
+                ),
+                className="p-2",
+            ),
+            dbc.CardFooter(
+                html.A(
+                    [html.I(className="bi bi-filetype-html me-1"), _("Download as HTML")],
+                    id=export_id,
+                    href="#",
+                    className="small text-decoration-none",
+                ),
+                className="text-end py-1 bg-transparent",
+            ),
+        ],
+        className="mb-4 chart-card",
+    )
+
+
+def empty_state(title: str, body: str, icon: str = "inbox") -> html.Div:
+    return html.Div(
+        [
+            html.I(className=f"bi bi-{icon} display-5 text-secondary"),
+            html.H2(title, className="h4 mt-3"),
+            html.P(body, className="text-secondary"),
+        ],
+        className="empty-state text-center py-5",
+    )

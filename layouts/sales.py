@@ -1,0 +1,163 @@
+"""Ventes (/sales): filters, KPI cards and the seed's three sales charts."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from dashhub.layouts.common import chart_card, empty_state, kpi_card
+
+from dashhub.i18n import gettext as _
+from dashhub.services.sales import SalesFilter, SalesOptions
+
+
+class IDS:
+    REGIONS = "sales-regions"
+    PRODUCTS = "sales-products"
+    DATES = "sales-dates"
+    RESET = "sales-reset"
+    KPI_TOTAL = "sales-kpi-total"
+    KPI_GROWTH = "sales-kpi-growth"
+    KPI_REGION = "sales-kpi-region"
+    KPI_MONTH = "sales-kpi-month"
+    TREND = "sales-trend"
+    ANIMATION = "sales-animation"
+    STACKED = "sales-stacked"
+    TREND_HTML = "sales-trend-html"
+    ANIMATION_HTML = "sales-animation-html"
+    STACKED_HTML = "sales-stacked-html"
+    CSV = "sales-csv"
+    SUMMARY = "sales-summary"
+
+
+def layout(options: SalesOptions, flt: SalesFilter, locale: str) -> html.Div:
+    if options.empty:
+        return html.Div(
+            [
+                html.H1(_("Sales"), className="h3 mb-3"),
+                empty_state(
+                    _("No sales data yet"),
+                    _("Load a CSV file with: dashhub load sales FILE.csv (or dashhub init --demo)."),
+                ),
+            ]
+        )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(_("Sales – interactive charts"), className="h3 mb-1"),
+                    html.P(
+                        _("Sales by region, month and year. Every chart and figure follows the filters."),
+                        className="text-secondary mb-3",
+                    ),
+                ]
+            ),
+            _filters(options, flt, locale),
+            dbc.Row(
+                [
+                    kpi_card(IDS.KPI_TOTAL, _("Total sales"), "cash-stack"),
+                    kpi_card(IDS.KPI_GROWTH, _("Growth vs previous period"), "graph-up"),
+                    kpi_card(IDS.KPI_REGION, _("Best region"), "geo-alt"),
+                    kpi_card(IDS.KPI_MONTH, _("Best month"), "calendar-event"),
+                ],
+                className="g-3",
+            ),
+            chart_card(IDS.TREND, IDS.TREND_HTML, "ventes-evolution", locale),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        chart_card(IDS.ANIMATION, IDS.ANIMATION_HTML, "ventes-mois-region", locale, 480),
+                        lg=6,
+                    ),
+                    dbc.Col(
+                        chart_card(IDS.STACKED, IDS.STACKED_HTML, "ventes-mensuelles", locale, 480),
+                        lg=6,
+                    ),
+                ]
+            ),
+        ]
+    )
+
+
+def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Regions"), html_for=IDS.REGIONS),
+                            dcc.Dropdown(
+                                id=IDS.REGIONS,
+                                options=list(options.regions),
+                                value=list(flt.regions),
+                                multi=True,
+                                placeholder=_("Choose one or more regions"),
+                            ),
+                        ],
+                        md=6,
+                        xl=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Products"), html_for=IDS.PRODUCTS),
+                            dcc.Dropdown(
+                                id=IDS.PRODUCTS,
+                                options=list(options.products),
+                                value=list(flt.products),
+                                multi=True,
+                                placeholder=_("Choose one or more products"),
+                            ),
+                        ],
+                        md=6,
+                        xl=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Period"), html_for=IDS.DATES),
+                            html.Div(
+                                dcc.DatePickerRange(
+                                    id=IDS.DATES,
+                                    start_date=flt.start.isoformat(),
+                                    end_date=flt.end.isoformat(),
+                                    min_date_allowed=options.first_day.isoformat(),
+                                    max_date_allowed=options.last_day.isoformat(),
+                                    display_format="DD/MM/YYYY" if locale == "fr" else "YYYY-MM-DD",
+                                    first_day_of_week=1,
+                                ),
+                            ),
+                        ],
+                        md=8,
+                        xl=4,
+                    ),
+                    dbc.Col(
+                        html.Div(
+                            [
+                                dcc.Link(
+                                    [
+                                        html.I(className="bi bi-arrow-counterclockwise me-1"),
+                                        _("Reset"),
+                                    ],
+                                    id=IDS.RESET,
+                                    href="/sales",
+                                    refresh=True,
+                                    className="btn btn-outline-secondary btn-sm",
+                                ),
+                                html.A(
+                                    [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
+                                    id=IDS.CSV,
+                                    href="#",
+                                    className="btn btn-outline-primary btn-sm",
+                                ),
+                            ],
+                            className="d-flex gap-2 align-items-end h-100 pb-1",
+                        ),
+                        md=4,
+                        xl=2,
+                    ),
+                ],
+                className="g-3",
+            ),
+            className="pb-2",
+        ),
+        className="mb-3 filter-card",
+    )

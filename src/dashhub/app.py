@@ -1,0 +1,110 @@
+"""The app factory: one Dash app, its services, the shell, and every registered dashboard."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from importlib.resources import files
+from urllib.parse import urlsplit
+
+from dash import Dash, Input, Output, State
+from flask import Flask, Response, redirect, request
+
+from dashhub.config import Settings, load_settings
+from dashhub.db import create_schema
+from dashhub.i18n import LOCALE_COOKIE, LOCALES
+from dashhub.logs import configure_logging
+from dashhub.registry import DASHBOARDS, find
+from dashhub.services import Services
+from dashhub.shell import PAGE_CONTENT, app_layout, home, not_found
+
+log = logging.getLogger(__name__)
+
+LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    """Build the Dash app for settings (default: config.yaml plus the environment)."""
+    settings = settings or load_settings()
+    configure_logging(settings)
+    server = Flask("dashhub")
+    server.config.update(
+        SECRET_KEY=settings.server.secret_key or "development-only-secret",
+        DASHHUB_DEFAULT_LOCALE=settings.i18n.default_locale,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    services = Services.build(server, settings)
+    create_schema(services.engine)
+
+    app = Dash(
+        "dashhub",
+        server=server,
+        assets_folder=str(files("dashhub.assets")),
+        url_base_pathname=settings.server.url_prefix,
+        title="dashhub",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = app_layout
+    server.extensions["dashhub"] = services
+    _register_routes(server, services)
+    _register_router(app, services)
+    for dashboard in DASHBOARDS:
+        importlib.import_module(dashboard.callbacks_module).register(app, services)
+    return app
+
+
+def _register_router(app: Dash, services: Services) -> None:
+    @app.callback(
+        Output(PAGE_CONTENT, "children"),
+        Input("url", "pathname"),
+        State("url", "search"),
+    )
+    def render_page(pathname: str | None, search: str | None):
+        path = app.strip_relative_path(pathname or "/") or ""
+        if path == "":
+            return home()
+        dashboard = find("/" + path)
+        if dashboard is None:
+            return not_found(path)
+        module = importlib.import_module(dashboard.callbacks_module)
+        return module.page(services, search or "")
+
+    @app.callback(
+        Output("navbar-collapse", "is_open"),
+        Input("navbar-toggler", "n_clicks"),
+        State("navbar-collapse", "is_open"),
+        prevent_initial_call=True,
+    )
+    def toggle_navbar(n_clicks, is_open):
+        return not bool(is_open)
+
+
+def _register_routes(server: Flask, services: Services) -> None:
+    prefix = services.prefix
+
+    @server.route(f"{prefix}/health")
+    def health() -> Response:
+        return Response("OK", mimetype="text/plain")
+
+    @server.route(f"{prefix}/locale/<code>")
+    def choose_locale(code: str) -> Response:
+        response = redirect(_same_site_return_path(prefix))
+        if code in LOCALES:
+            response.set_cookie(
+                LOCALE_COOKIE, code, max_age=LOCALE_COOKIE_MAX_AGE, httponly=True, samesite="Lax"
+            )
+        return response
+
+
+def _same_site_return_path(prefix: str) -> str:
+    """Where the user came from, if it was this site; else the home page."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return f"{prefix}/"
+    path = referrer.path or f"{prefix}/"
+    if not path.startswith("/") or path.startswith("//"):
+        return f"{prefix}/"
+    return path + (f"?{referrer.query}" if referrer.query else "")

@@ -1,0 +1,130 @@
+"""Command line: dashhub init | serve | load | check-config."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from sqlalchemy import delete
+
+from dashhub.config import ConfigError, Settings, load_settings
+from dashhub.db import bump_version, create_schema, employees, make_engine, sales, sales_daily
+from dashhub.demo import demo_employees, demo_sales
+from dashhub.services.loading import (
+    DATASETS,
+    insert_employees,
+    insert_sales,
+    load_csv,
+    refresh_sales_rollup,
+)
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: $DASHHUB_CONFIG, else ./config.yaml).",
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """dashhub: interactive data and ML dashboards."""
+    ctx.obj = config
+
+
+@main.command("check-config")
+@click.pass_obj
+def check_config(config: Path | None) -> None:
+    """Validate the configuration and print where the data goes."""
+    settings = _settings(config)
+    click.echo("Configuration is valid.")
+    click.echo(f"  environment: {settings.environment}")
+    click.echo(f"  database:    {_redacted(settings.database_url)}")
+    click.echo(f"  cache:       {settings.cache.type}")
+
+
+def _redacted(url: str) -> str:
+    head, sep, tail = url.rpartition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}"
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Replace sales and employees with the demo data.")
+@click.pass_obj
+def init(config: Path | None, demo: bool) -> None:
+    """Create the database schema (and load the demo data)."""
+    settings = _settings(config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    click.echo(f"Schema ready in {_redacted(settings.database_url)}.")
+    if demo:
+        sales_rows, employee_rows = demo_sales(), demo_employees()
+        with engine.begin() as conn:
+            for table in (sales_daily, sales, employees):
+                conn.execute(delete(table))
+            insert_sales(conn, sales_rows)
+            refresh_sales_rollup(conn)
+            insert_employees(conn, employee_rows)
+            bump_version(conn, "sales")
+            bump_version(conn, "employees")
+        click.echo(
+            f"Demo data loaded: {len(sales_rows):,} sales rows, {len(employee_rows):,} employees "
+            f"({time.perf_counter() - started:.1f} s)."
+        )
+    engine.dispose()
+
+
+@main.command()
+@click.argument("dataset", type=click.Choice(sorted(DATASETS)))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Delete the data set's rows before loading.")
+@click.pass_obj
+def load(config: Path | None, dataset: str, file: Path, replace: bool) -> None:
+    """Validate FILE and load its good rows into DATASET in one transaction."""
+    settings = _settings(config)
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    report = load_csv(engine, dataset, file, replace=replace)
+    engine.dispose()
+    for row in report.rejected:
+        click.echo(f"line {row.line}: {row.reason}", err=True)
+    hidden = report.rejected_count - len(report.rejected)
+    if hidden:
+        click.echo(f"… and {hidden:,} more rejected rows", err=True)
+    if report.error:
+        click.echo(f"Error: {file}: {report.error}. Nothing was loaded.", err=True)
+        sys.exit(1)
+    click.echo(f"Loaded {report.loaded:,} rows into {dataset}; rejected {report.rejected_count:,}.")
+
+
+@main.command()
+@click.option("--host", default=None, help="Default: server.host from the configuration.")
+@click.option("--port", type=int, default=None, help="Default: server.port from the configuration.")
+@click.pass_obj
+def serve(config: Path | None, host: str | None, port: int | None) -> None:
+    """Run the development server (use gunicorn in production)."""
+    settings = _settings(config)
+    from dashhub.app import create_app
+
+    app = create_app(settings)
+    app.run(
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        debug=settings.server.debug,
+    )

@@ -1,0 +1,105 @@
+"""Database schema and engine (SQLAlchemy Core; SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+metadata = MetaData()
+
+sales = Table(
+    "sales",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("date", Date, nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("amount", Float, nullable=False),
+    Index("ix_sales_date", "date"),
+)
+
+# Maintained rollup of `sales` at day × region × product: every Ventes figure and KPI reads this,
+# so their cost depends on the number of days, regions and products, not on the number of rows.
+sales_daily = Table(
+    "sales_daily",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("region", String(64), primary_key=True),
+    Column("product", String(64), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("n_rows", Integer, nullable=False),
+)
+
+employees = Table(
+    "employees",
+    metadata,
+    Column("employee_id", Integer, primary_key=True, autoincrement=False),
+    Column("department", String(64), nullable=False),
+    Column("age", Integer, nullable=False),
+    Column("experience_years", Float, nullable=False),
+    Column("salary", Float, nullable=False),
+    Column("performance", Float, nullable=False),
+    Column("satisfaction", Float, nullable=False),
+)
+
+# One row per data set; bumped in the transaction that changes the data, read into cache keys.
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+DATASETS = ("sales", "employees")
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
+    """An engine for url; SQLite gets WAL and a busy timeout so that workers can share the file."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and the data version rows; safe to run again."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        known = set(conn.scalars(select(data_versions.c.name)))
+        missing = [{"name": name, "version": 1} for name in DATASETS if name not in known]
+        if missing:
+            conn.execute(data_versions.insert(), missing)
+
+
+def bump_version(conn: Connection, name: str) -> None:
+    """Mark a data set as changed (inside the transaction that changed it)."""
+    conn.execute(
+        update(data_versions).where(data_versions.c.name == name).values(version=data_versions.c.version + 1)
+    )

@@ -1,0 +1,208 @@
+"""Ventes figures: weekly trend with the Christmas peak, month × region animation, stacked months."""
+
+from __future__ import annotations
+
+from dashhub.figures.common import Figure, base_layout, colour_map, empty_figure
+from dashhub.i18n import gettext, month_abbreviations
+from dashhub.services.sales import SalesData
+
+
+def _t(locale: str):
+    return lambda message: gettext(message, locale)
+
+
+def sales_trend_figure(data: SalesData, locale: str) -> Figure:
+    """One line per region over the weeks, with « Pic de Noël » on each December peak."""
+    t = _t(locale)
+    title = t("Sales by region over time")
+    if data.empty:
+        return empty_figure(title, t("No sales match these filters."), locale)
+    colours = colour_map(list(data.weekly))
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": region,
+            "x": series.x,
+            "y": series.y,
+            "line": {"color": colours[region], "width": 2},
+            "hovertemplate": f"{region}: %{{y:,.0f}} €<extra></extra>",
+        }
+        for region, series in data.weekly.items()
+    ]
+    annotations = [
+        {
+            "x": week,
+            "y": amount,
+            "text": t("Christmas peak"),
+            "showarrow": True,
+            "arrowhead": 2,
+            "ax": -40,
+            "ay": -36,
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "bordercolor": colours[region],
+        }
+        for week, region, amount in data.peaks
+    ]
+    layout = base_layout(
+        title,
+        locale,
+        hovermode="x unified",
+        xaxis={"title": {"text": t("Week")}, "hoverformat": "%d %b %Y"},
+        yaxis={"title": {"text": t("Sales per week (€)")}, "rangemode": "tozero"},
+        annotations=annotations,
+    )
+    return {"data": traces, "layout": layout}
+
+
+def sales_animation_figure(data: SalesData, locale: str) -> Figure:
+    """Points month × sales coloured by region, one animation frame per year."""
+    t = _t(locale)
+    title = t("Sales by month and region, animated by year")
+    if data.empty:
+        return empty_figure(title, t("No sales match these filters."), locale)
+    regions = sorted({region for by_region in data.points.values() for region in by_region})
+    years = sorted(data.points)
+    colours = colour_map(regions)
+    hover = (
+        "<b>%{customdata[1]}</b> · %{customdata[0]}<br>"
+        f"{t('Year')}: %{{customdata[2]}}<br>"
+        f"{t('Month')}: %{{x}}<br>"
+        f"{t('Sales')}: %{{y:,.0f}} €<extra></extra>"
+    )
+    empty = [[], [], []]
+
+    def traces_for(year: int) -> list[dict]:
+        out = []
+        for region in regions:
+            series = data.points[year].get(region)
+            x, y, labels = (series.x, series.y, series.labels) if series else empty
+            out.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": region,
+                    "x": x,
+                    "y": y,
+                    "customdata": [[product, region, year] for product in labels],
+                    "marker": {"color": colours[region], "size": 10, "opacity": 0.85},
+                    "hovertemplate": hover,
+                }
+            )
+        return out
+
+    frames = [{"name": str(year), "data": traces_for(year)} for year in years]
+    y_max = max(max(s.y) for by_region in data.points.values() for s in by_region.values()) * 1.1
+    transition = {"duration": 300, "easing": "cubic-in-out"}
+    steps = [
+        {
+            "label": str(year),
+            "method": "animate",
+            "args": [
+                [str(year)],
+                {
+                    "mode": "immediate",
+                    "frame": {"duration": 300, "redraw": False},
+                    "transition": transition,
+                },
+            ],
+        }
+        for year in years
+    ]
+    buttons = [
+        {
+            "label": "▶ " + t("Play"),
+            "method": "animate",
+            "args": [
+                None,
+                {
+                    "frame": {"duration": 1000, "redraw": False},
+                    "fromcurrent": True,
+                    "transition": transition,
+                },
+            ],
+        },
+        {
+            "label": "❚❚ " + t("Pause"),
+            "method": "animate",
+            "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}],
+        },
+    ]
+    layout = base_layout(
+        title,
+        locale,
+        xaxis={
+            "title": {"text": t("Month")},
+            "range": [0.5, 12.5],
+            "tickvals": list(range(1, 13)),
+            "ticktext": month_abbreviations(locale),
+        },
+        yaxis={"title": {"text": t("Sales (€)")}, "range": [0, y_max]},
+        margin={"l": 56, "r": 16, "t": 56, "b": 110},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": 0,
+                "xanchor": "left",
+                "y": -0.28,
+                "yanchor": "top",
+                "pad": {"r": 8, "t": 0},
+                "buttons": buttons,
+            }
+        ],
+        sliders=[
+            {
+                "active": 0,
+                "x": 0.3,
+                "len": 0.7,
+                "y": -0.2,
+                "yanchor": "top",
+                "currentvalue": {"prefix": t("Year") + ": "},
+                "steps": steps,
+            }
+        ],
+    )
+    return {"data": frames[0]["data"], "layout": layout, "frames": frames}
+
+
+def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
+    """Bars of monthly sales stacked by region, with the month's total on hover."""
+    t = _t(locale)
+    title = t("Monthly sales by region")
+    if data.empty:
+        return empty_figure(title, t("No sales match these filters."), locale)
+    colours = colour_map(list(data.monthly))
+    traces: list[dict] = [
+        {
+            "type": "bar",
+            "name": region,
+            "x": series.x,
+            "y": series.y,
+            "marker": {"color": colours[region]},
+            "hovertemplate": f"{region}: %{{y:,.0f}} €<extra></extra>",
+        }
+        for region, series in data.monthly.items()
+    ]
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": t("Total"),
+            "x": data.totals.x,
+            "y": data.totals.y,
+            "marker": {"opacity": 0, "size": 1, "color": "#212529"},
+            "showlegend": False,
+            "hovertemplate": "<b>" + t("Total") + ": %{y:,.0f} €</b><extra></extra>",
+        }
+    )
+    layout = base_layout(
+        title,
+        locale,
+        barmode="stack",
+        hovermode="x unified",
+        xaxis={"title": {"text": t("Month")}, "tickformat": "%b %Y", "hoverformat": "%B %Y"},
+        yaxis={"title": {"text": t("Sales (€)")}, "rangemode": "tozero"},
+    )
+    return {"data": traces, "layout": layout}

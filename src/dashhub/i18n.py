@@ -1,0 +1,112 @@
+"""Translation layer: gettext catalogs (Babel .po files), locale per user, locale-aware numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from importlib.resources import files
+
+from babel import Locale
+from babel.dates import format_date as _babel_format_date
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency as _babel_format_currency
+from babel.numbers import format_decimal, format_percent
+from flask import current_app, has_request_context, request
+
+LOCALES = ("fr", "en")
+LOCALE_COOKIE = "dashhub_locale"
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    """msgid → translation for locale, read once per process from the package's .po file."""
+    source = files("dashhub") / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    with source.open("rb") as handle:
+        parsed = read_po(handle, locale=locale)
+    return {m.id: m.string for m in parsed if m.id and m.string and not m.fuzzy}
+
+
+def default_locale() -> str:
+    try:
+        return current_app.config.get("DASHHUB_DEFAULT_LOCALE", "fr")
+    except RuntimeError:  # outside an application context (CLI, unit tests)
+        return "fr"
+
+
+def current_locale() -> str:
+    """The user's choice (cookie) when there is one, else the configured default."""
+    if has_request_context():
+        chosen = request.cookies.get(LOCALE_COOKIE)
+        if chosen in LOCALES:
+            return chosen
+    return default_locale()
+
+
+def gettext(message: str, locale: str | None = None) -> str:
+    return catalog(locale or current_locale()).get(message, message)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+def fmt_number(value: float, digits: int = 0, locale: str | None = None) -> str:
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=locale or current_locale())
+
+
+_MONEY_PATTERN = {"fr": "#,##0\u00a0¤", "en": "¤#,##0"}
+_PERCENT_PATTERN = {"fr": "+#,##0.0\u00a0%;-#,##0.0\u00a0%", "en": "+#,##0.0%;-#,##0.0%"}
+
+
+def fmt_money(value: float, locale: str | None = None) -> str:
+    locale = locale or current_locale()
+    return _babel_format_currency(
+        value, "EUR", format=_MONEY_PATTERN[locale], locale=locale, currency_digits=False
+    )
+
+
+def fmt_percent(value: float, locale: str | None = None) -> str:
+    locale = locale or current_locale()
+    return format_percent(value, format=_PERCENT_PATTERN[locale], locale=locale)
+
+
+def fmt_month(year: int, month: int, locale: str | None = None) -> str:
+    return _babel_format_date(dt.date(year, month, 1), "MMMM y", locale=locale or current_locale())
+
+
+def month_abbreviations(locale: str | None = None) -> list[str]:
+    names = Locale.parse(locale or current_locale()).months["format"]["abbreviated"]
+    return [names[m] for m in range(1, 13)]
+
+
+def plotly_locale(locale: str | None = None) -> dict:
+    """dcc.Graph config entries that make Plotly print dates and numbers in locale."""
+    locale = locale or current_locale()
+    if locale == "en":
+        return {"locale": "en"}
+    babel_locale = Locale.parse(locale)
+    months = babel_locale.months["format"]
+    days = babel_locale.days["format"]
+    order = [6, 0, 1, 2, 3, 4, 5]  # Plotly starts weeks on Sunday, Babel on Monday
+    return {
+        "locale": locale,
+        "locales": {
+            locale: {
+                "dictionary": {},
+                "format": {
+                    "days": [days["wide"][i] for i in order],
+                    "shortDays": [days["abbreviated"][i] for i in order],
+                    "months": [months["wide"][m] for m in range(1, 13)],
+                    "shortMonths": [months["abbreviated"][m] for m in range(1, 13)],
+                    "date": "%d/%m/%Y",
+                    "decimal": ",",
+                    "thousands": "\u202f",
+                },
+            }
+        },
+    }

@@ -1,0 +1,43 @@
+"""The dashboards the app hosts; the navbar, the home page and the router are drawn from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashhub.i18n import N_
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    key: str  # also the name of its modules: dashhub.layouts.<key>, dashhub.callbacks.<key>
+    path: str
+    title: str  # msgid, translated where shown
+    description: str  # msgid
+    icon: str  # a Bootstrap Icons name
+    role: str  # the least role that may open it
+
+    @property
+    def layout_module(self) -> str:
+        return f"dashhub.layouts.{self.key}"
+
+    @property
+    def callbacks_module(self) -> str:
+        return f"dashhub.callbacks.{self.key}"
+
+
+DASHBOARDS: tuple[Dashboard, ...] = (
+    Dashboard(
+        key="sales",
+        path="/sales",
+        title=N_("Sales"),
+        description=N_("Sales by region over time, by month and year, and monthly totals."),
+        icon="graph-up-arrow",
+        role="viewer",
+    ),
+)
+
+
+def find(path: str) -> Dashboard | None:
+    """The dashboard served at path (trailing slash ignored), if any."""
+    normalised = path.rstrip("/") or "/"
+    return next((d for d in DASHBOARDS if d.path == normalised), None)

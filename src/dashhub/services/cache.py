@@ -1,0 +1,89 @@
+"""Flask-Caching in front of the data service; a cache that fails degrades to computing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask
+from flask_caching import Cache
+
+from dashhub.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_CACHE_TYPES = {
+    "filesystem": "FileSystemCache",
+    "redis": "RedisCache",
+    "simple": "SimpleCache",
+    "null": "NullCache",
+}
+
+
+def cache_config(settings: Settings) -> dict[str, Any]:
+    """Flask-Caching settings for the configured backend."""
+    cfg = settings.cache
+    config: dict[str, Any] = {
+        "CACHE_TYPE": _CACHE_TYPES[cfg.type],
+        "CACHE_DEFAULT_TIMEOUT": cfg.default_timeout,
+        "CACHE_KEY_PREFIX": cfg.key_prefix,
+    }
+    if cfg.type == "filesystem":
+        settings.cache_dir.mkdir(parents=True, exist_ok=True)
+        config["CACHE_DIR"] = str(settings.cache_dir)
+        config["CACHE_THRESHOLD"] = 5000
+    elif cfg.type == "redis":
+        config["CACHE_REDIS_URL"] = cfg.redis_url
+        # A hung Redis must not hang the workers: fail fast, then compute.
+        config["CACHE_OPTIONS"] = {
+            "socket_timeout": cfg.socket_timeout,
+            "socket_connect_timeout": cfg.socket_timeout,
+        }
+    return config
+
+
+class QueryCache:
+    """get-or-compute over a Flask-Caching backend, keyed by data set, version and arguments."""
+
+    WARN_EVERY_S = 60.0
+
+    def __init__(self, server: Flask, settings: Settings) -> None:
+        self._cache = Cache(server, config=cache_config(settings))
+        self._last_warning = 0.0
+
+    @staticmethod
+    def key(dataset: str, version: int, query: str, args: tuple[Any, ...]) -> str:
+        digest = hashlib.sha1(repr(args).encode()).hexdigest()[:20]
+        return f"{dataset}:v{version}:{query}:{digest}"
+
+    def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
+        """The cached value for key, or compute() (stored for next time when the cache works)."""
+        try:
+            value = self._cache.get(key)
+        except Exception as exc:  # any backend failure: serve the answer anyway
+            self._warn("read", exc)
+            return compute()
+        if value is not None:
+            return value
+        value = compute()
+        try:
+            self._cache.set(key, value)
+        except Exception as exc:
+            self._warn("write", exc)
+        return value
+
+    def clear(self) -> None:
+        try:
+            self._cache.clear()
+        except Exception as exc:
+            self._warn("clear", exc)
+
+    def _warn(self, action: str, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= self.WARN_EVERY_S:
+            self._last_warning = now
+            log.warning("cache %s failed, computing without the cache: %s", action, exc)

@@ -1,0 +1,139 @@
+"""The app's frame: navbar, home page, footer, drawn from the dashboard registry."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, get_relative_path, html
+
+from dashhub import __version__
+from dashhub.i18n import LOCALES, current_locale
+from dashhub.i18n import gettext as _
+from dashhub.registry import DASHBOARDS
+
+PAGE_CONTENT = "page-content"
+
+
+def app_layout() -> html.Div:
+    """The whole page; a function, so that it is drawn per request in the user's language."""
+    return html.Div(
+        [
+            dcc.Location(id="url", refresh=False),
+            navbar(),
+            dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3"), fluid="xxl", className="flex-grow-1"),
+            footer(),
+        ],
+        className="d-flex flex-column min-vh-100",
+        lang=current_locale(),
+    )
+
+
+def navbar() -> dbc.Navbar:
+    links = [
+        dbc.NavItem(
+            dcc.Link(
+                [html.I(className=f"bi bi-{d.icon} me-1"), _(d.title)],
+                href=get_relative_path(d.path),
+                className="nav-link",
+            )
+        )
+        for d in DASHBOARDS
+    ]
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dcc.Link(
+                    [html.I(className="bi bi-grid-1x2-fill me-2"), "dashhub"],
+                    href=get_relative_path("/"),
+                    className="navbar-brand fw-semibold",
+                ),
+                dbc.NavbarToggler(id="navbar-toggler", className="border-0"),
+                dbc.Collapse(
+                    [dbc.Nav(links, navbar=True, className="me-auto"), language_switch()],
+                    id="navbar-collapse",
+                    navbar=True,
+                ),
+            ],
+            fluid="xxl",
+        ),
+        color="dark",
+        dark=True,
+        expand="md",
+        className="mb-2 shadow-sm",
+    )
+
+
+def language_switch() -> html.Div:
+    """Links that set the language cookie and come back to the page they were clicked on."""
+    current = current_locale()
+    return html.Div(
+        [
+            html.A(
+                code.upper(),
+                href=get_relative_path(f"/locale/{code}"),
+                className="btn btn-sm " + ("btn-light" if code == current else "btn-outline-light"),
+                title=_("Switch the interface language"),
+                **{"aria-current": "true" if code == current else "false"},
+            )
+            for code in LOCALES
+        ],
+        className="d-flex gap-1 language-switch",
+        role="group",
+        **{"aria-label": _("Language")},
+    )
+
+
+def home() -> html.Div:
+    cards = [
+        dbc.Col(
+            dcc.Link(
+                dbc.Card(
+                    dbc.CardBody(
+                        [
+                            html.I(className=f"bi bi-{d.icon} fs-2 text-primary"),
+                            html.H2(_(d.title), className="h5 mt-2"),
+                            html.P(_(d.description), className="text-secondary mb-0"),
+                        ]
+                    ),
+                    className="h-100 dashboard-card",
+                ),
+                href=get_relative_path(d.path),
+                className="text-decoration-none text-reset",
+            ),
+            xs=12,
+            md=6,
+            xl=4,
+            className="mb-3",
+        )
+        for d in DASHBOARDS
+    ]
+    return html.Div(
+        [
+            html.H1(_("Dashboards"), className="h3"),
+            html.P(_("Pick a dashboard to explore."), className="text-secondary"),
+            dbc.Row(cards, className="g-3"),
+        ]
+    )
+
+
+def not_found(path: str) -> html.Div:
+    return html.Div(
+        [
+            html.H1(_("Page not found"), className="h3"),
+            html.P(_("There is no dashboard at this address."), className="text-secondary"),
+            dcc.Link(_("Back to the dashboards"), href=get_relative_path("/")),
+        ],
+        className="py-5 text-center",
+    )
+
+
+def footer() -> html.Footer:
+    return html.Footer(
+        dbc.Container(
+            html.Small(
+                f"dashhub {__version__} · " + _("Dash, Plotly and scikit-learn"),
+                className="text-secondary",
+            ),
+            fluid="xxl",
+        ),
+        className="border-top py-2 mt-auto",
+    )
