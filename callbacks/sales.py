@@ -9,15 +9,15 @@ import logging
 from collections.abc import Iterator
 
 import plotly.io as pio
-from dash import Dash, Input, Output, get_relative_path
-from dashhub.layouts import sales as view
-from dashhub.layouts.sales import IDS
+from dash import Dash, Input, Output, get_relative_path, html
 from flask import Response, abort, request, stream_with_context
 
 from dashhub.csvsafe import safe_cell
 from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
 from dashhub.i18n import gettext as _
+from dashhub.layouts import sales as view
+from dashhub.layouts.sales import IDS
 from dashhub.services import Services
 from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions, SalesService
 from dashhub.urlstate import encode_search, parse_search
@@ -92,11 +92,15 @@ def page(services: Services, search: str) -> object:
     return view.layout(options, flt, current_locale())
 
 
-def kpi_texts(k: SalesKpis) -> tuple[str, str, str, str]:
+def kpi_texts(k: SalesKpis) -> tuple[str, str | html.Span, str, str]:
     if k.best_region is None:
         none = _("No sales")
         return fmt_money(0), "—", none, none
-    growth = _("no sales in the previous period") if k.growth is None else fmt_percent(k.growth)
+    growth = (
+        html.Span(["—", html.Small(" " + _("no sales in the previous period"), className="kpi-note")])
+        if k.growth is None
+        else fmt_percent(k.growth)
+    )
     year, month = (int(part) for part in k.best_month.split("-"))
     return (
         fmt_money(k.total),

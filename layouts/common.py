@@ -81,3 +81,16 @@ def empty_state(title: str, body: str, icon: str = "inbox") -> html.Div:
         ],
         className="empty-state text-center py-5",
     )
+
+
+def dropdown_labels() -> dict[str, str]:
+    """Dash's dropdown texts in the user's language."""
+    return {
+        "select_all": _("Select all"),
+        "deselect_all": _("Deselect all"),
+        "selected_count": _("{num_selected} selected"),
+        "search": _("Search"),
+        "clear_search": _("Clear search"),
+        "clear_selection": _("Clear selection"),
+        "no_options_found": _("No options found"),
+    }

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
-from dashhub.layouts.common import chart_card, empty_state, kpi_card
+from dash import dcc, get_relative_path, html
 
 from dashhub.i18n import gettext as _
+from dashhub.layouts.common import chart_card, dropdown_labels, empty_state, kpi_card
 from dashhub.services.sales import SalesFilter, SalesOptions
 
 
@@ -91,6 +91,7 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
                                 options=list(options.regions),
                                 value=list(flt.regions),
                                 multi=True,
+                                labels=dropdown_labels(),
                                 placeholder=_("Choose one or more regions"),
                             ),
                         ],
@@ -105,6 +106,7 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
                                 options=list(options.products),
                                 value=list(flt.products),
                                 multi=True,
+                                labels=dropdown_labels(),
                                 placeholder=_("Choose one or more products"),
                             ),
                         ],
@@ -138,7 +140,7 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
                                         _("Reset"),
                                     ],
                                     id=IDS.RESET,
-                                    href="/sales",
+                                    href=get_relative_path("/sales"),
                                     refresh=True,
                                     className="btn btn-outline-secondary btn-sm",
                                 ),

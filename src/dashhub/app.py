@@ -53,7 +53,20 @@ def create_app(settings: Settings | None = None) -> Dash:
     _register_router(app, services)
     for dashboard in DASHBOARDS:
         importlib.import_module(dashboard.callbacks_module).register(app, services)
+    _finish_setup(server, services)
     return app
+
+
+def _finish_setup(server: Flask, services: Services) -> None:
+    """Let Dash finish its set-up now, before any user request.
+
+    Dash sets itself up on a worker's first request and registers its script bundles there; under
+    a threaded worker, concurrent first requests for those bundles would meet an empty registry
+    and fail. One internal request while the process is still single-threaded settles it.
+    """
+    response = server.test_client().get(f"{services.prefix}/health")
+    if response.status_code != 200:
+        raise RuntimeError(f"app set-up failed: /health answered {response.status_code}")
 
 
 def _register_router(app: Dash, services: Services) -> None:

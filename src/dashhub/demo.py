@@ -30,7 +30,7 @@ def demo_sales(start: dt.date = DEMO_START, end: dt.date = DEMO_END, seed: int =
     years = (frame["date"] - pd.Timestamp(start)).dt.days.to_numpy() / 365.25
     christmas = 1.0 + 0.9 * np.exp(-(((day_of_year - 356) / 9.0) ** 2))
     summer = np.where(frame["region"] == "Sud", 0.3 * np.exp(-(((day_of_year - 200) / 30.0) ** 2)), 0)
-    weekend = np.where(frame["date"].dt.dayofweek >= 5, 1.15, 1.0)
+    weekend = np.where(frame["date"].dt.day_of_week >= 5, 1.15, 1.0)
     base = frame["region"].map(_REGION_BASE) * frame["product"].map(_PRODUCT_SHARE)
     noise = rng.lognormal(mean=0.0, sigma=0.15, size=len(frame))
     amount = base * (christmas + summer) * weekend * (1 + 0.08 * years) * noise

@@ -26,8 +26,6 @@ def choices(value: Any, allowed: Iterable[str], field: str) -> tuple[str, ...]:
     """A list of strings, each one of allowed (None means none chosen)."""
     if value is None:
         return ()
-    if isinstance(value, str):
-        value = [value]
     if not isinstance(value, list) or len(value) > MAX_CHOICES:
         raise BadInput(field, "expected a list of choices")
     allowed_set = set(allowed)

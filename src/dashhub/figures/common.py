@@ -30,6 +30,7 @@ def base_layout(title: str, locale: str = "fr", **extra: Any) -> dict[str, Any]:
         "plot_bgcolor": "#ffffff",
         "colorway": list(PALETTE),
         "margin": {"l": 56, "r": 16, "t": 56, "b": 48},
+        "showlegend": True,
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
         "separators": separators(locale),

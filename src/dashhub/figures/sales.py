@@ -18,6 +18,7 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
     if data.empty:
         return empty_figure(title, t("No sales match these filters."), locale)
     colours = colour_map(list(data.weekly))
+    partial = t("partial week: {days} days")
     traces = [
         {
             "type": "scatter",
@@ -25,8 +26,11 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
             "name": region,
             "x": series.x,
             "y": series.y,
+            "customdata": [
+                "" if days == "7" else f" ({partial.format(days=days)})" for days in series.labels
+            ],
             "line": {"color": colours[region], "width": 2},
-            "hovertemplate": f"{region}: %{{y:,.0f}} €<extra></extra>",
+            "hovertemplate": f"{region}: %{{y:,.0f}} €%{{customdata}}<extra></extra>",
         }
         for region, series in data.weekly.items()
     ]
@@ -146,9 +150,9 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
                 "showactive": False,
                 "x": 0,
                 "xanchor": "left",
-                "y": -0.28,
+                "y": -0.2,
                 "yanchor": "top",
-                "pad": {"r": 8, "t": 0},
+                "pad": {"r": 8, "t": 24},
                 "buttons": buttons,
             }
         ],
@@ -159,7 +163,7 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
                 "len": 0.7,
                 "y": -0.2,
                 "yanchor": "top",
-                "currentvalue": {"prefix": t("Year") + ": "},
+                "currentvalue": {"prefix": t("Year") + ": ", "xanchor": "right"},
                 "steps": steps,
             }
         ],

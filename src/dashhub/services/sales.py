@@ -217,7 +217,11 @@ def shape_sales(daily: pd.DataFrame, monthly: pd.DataFrame, previous_total: floa
     weekly = weekly_by_region(daily)
     return SalesData(
         weekly={
-            str(region): Series(rows["week"].dt.strftime("%Y-%m-%d").tolist(), _amounts(rows))
+            str(region): Series(
+                rows["week"].dt.strftime("%Y-%m-%d").tolist(),
+                _amounts(rows),
+                rows["days"].astype(int).astype(str).tolist(),
+            )
             for region, rows in weekly.groupby("region", sort=True)
         },
         peaks=[
@@ -231,11 +235,18 @@ def shape_sales(daily: pd.DataFrame, monthly: pd.DataFrame, previous_total: floa
 
 
 def weekly_by_region(daily: pd.DataFrame) -> pd.DataFrame:
-    """Sum daily sales into weeks starting on Monday: columns week, region, amount."""
+    """Sum daily sales into weeks starting on Monday: columns week, region, amount, days.
+
+    days counts the days of the week that have sales at all, so that a week cut by the filter's
+    first or last day can be told apart from a bad week.
+    """
     if daily.empty:
-        return pd.DataFrame({"week": pd.to_datetime([]), "region": [], "amount": []})
-    week = daily["day"] - pd.to_timedelta(daily["day"].dt.dayofweek, unit="D")
-    weekly = daily.assign(week=week).groupby(["week", "region"], as_index=False)["amount"].sum()
+        return pd.DataFrame({"week": pd.to_datetime([]), "region": [], "amount": [], "days": []})
+    week = daily["day"] - pd.to_timedelta(daily["day"].dt.day_of_week, unit="D")
+    with_week = daily.assign(week=week)
+    weekly = with_week.groupby(["week", "region"], as_index=False)["amount"].sum()
+    days = with_week.groupby("week")["day"].nunique().rename("days")
+    weekly = weekly.join(days, on="week")
     return weekly.sort_values(["week", "region"], ignore_index=True)
 
 

@@ -1,0 +1,5 @@
+"""python -m dashhub: the same as the dashhub command."""
+
+from dashhub.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Ventes as a user sees it: real Chromium against gunicorn."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+PLOTS = ".js-plotly-plot .main-svg"
+
+
+def _open_sales(page, search: str = ""):
+    page.goto(page.base_url + "/sales" + search)
+    page.wait_for_function(f"document.querySelectorAll('{PLOTS}').length >= 6", timeout=20_000)
+    page.wait_for_function("!document.querySelector('#sales-kpi-total').textContent.includes('…')")
+
+
+def test_home_offers_a_card_per_dashboard(page):
+    page.goto(page.base_url + "/")
+    card = page.locator(".dashboard-card", has_text="Ventes")
+    card.wait_for()
+    card.click()
+    page.wait_for_url(re.compile(r"/sales$"))
+    page.wait_for_selector(PLOTS)
+
+
+def test_sales_draws_the_three_charts_with_peak_and_animation(page):
+    _open_sales(page)
+    assert page.locator("#sales-trend .annotation-text", has_text="Pic de Noël").count() == 2
+    assert page.locator("#sales-animation .slider-container").count() == 1
+    play = page.locator("#sales-animation .updatemenu-button", has_text="Lecture")
+    play.click()
+    page.wait_for_timeout(600)
+    page.locator("#sales-animation .updatemenu-button", has_text="Pause").click()
+    legend = page.locator("#sales-stacked .legendtext").all_text_contents()
+    assert sorted(legend) == ["Est", "Nord", "Ouest", "Sud"]
+    assert page.locator("#sales-kpi-region").text_content().startswith("Nord")
+
+
+def test_url_filters_are_applied_and_changing_a_filter_updates_the_url(page):
+    _open_sales(page, "?region=Sud&region=Est")
+    assert sorted(page.locator("#sales-trend .legendtext").all_text_contents()) == ["Est", "Sud"]
+    total_before = page.locator("#sales-kpi-total").text_content()
+    # remove "Est" from the region dropdown the way a user does
+    page.locator("#sales-regions").click()
+    page.get_by_role("option", name="Est", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.querySelector('#sales-kpi-total').textContent !== " + repr(total_before))
+    page.wait_for_url(re.compile(r"/sales\?region=Sud$"))
+    assert page.locator("#sales-trend .legendtext").all_text_contents() == ["Sud"]
+    assert "region=Sud" in page.locator("#sales-csv").get_attribute("href")
+
+
+def test_csv_export_downloads_the_filtered_rows(page):
+    _open_sales(page, "?region=Nord&start=2025-12-01&end=2025-12-31")
+    with page.expect_download() as download_info:
+        page.locator("#sales-csv").click()
+    text = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()
+    assert text[0] == "date,region,product,amount"
+    assert len(text) == 1 + 31 * 4
+    assert all(",Nord," in line for line in text[1:])
+
+
+def test_language_switch_is_remembered(page):
+    _open_sales(page)
+    page.get_by_role("link", name="EN", exact=True).click()
+    page.wait_for_selector("text=Sales – interactive charts")
+    page.wait_for_function(f"document.querySelectorAll('{PLOTS}').length >= 6")
+    page.goto(page.base_url + "/")
+    page.wait_for_selector("text=Pick a dashboard to explore.")
+    page.get_by_role("link", name="FR", exact=True).click()
+    page.wait_for_selector("text=Choisissez un tableau de bord à explorer.")
+
+
+@pytest.mark.parametrize("page", [375, 1920], indirect=True)
+def test_sales_fits_small_and_large_screens(page):
+    _open_sales(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    width = page.viewport_size["width"]
+    page.screenshot(path=f"test-artifacts/sales-{width}.png", full_page=True)

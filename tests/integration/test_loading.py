@@ -1,0 +1,143 @@
+"""dashhub init / load: every row validated, good rows in one transaction, bad rows reported."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import create_engine, func, select
+
+from dashhub.cli import main
+from dashhub.db import data_versions, employees, sales, sales_daily
+from dashhub.i18n import fmt_money
+from tests.conftest import load_demo
+from tests.support.dash_requests import post_sales, sales_outputs
+
+GOOD_AND_BAD = """date,region,product,amount
+2026-01-05,Nord,Produit A,100.50
+2026-01-05,Sud,Produit A,abc
+05/01/2026,Est,Produit B,10
+2026-01-06,,Produit B,10
+2026-01-06,Ouest,Produit B,1e400
+2026-01-07,Ouest,Produit B,20,extra
+
+2026-01-07,Ouest,=HYPERLINK("x"),30
+"""
+
+
+def _invoke(settings, *args):
+    env = {"DASHHUB_DATABASE__URL": settings.database_url, "DASHHUB_PATHS__DATA_DIR": str(settings.data_dir)}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def _count(url, table):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        value = conn.scalar(select(func.count()).select_from(table))
+    engine.dispose()
+    return value
+
+
+def _version(url, name):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        value = conn.scalar(select(data_versions.c.version).where(data_versions.c.name == name))
+    engine.dispose()
+    return value
+
+
+def test_init_demo_creates_the_schema_and_the_seed_like_data(settings):
+    result = _invoke(settings, "init", "--demo")
+    assert result.exit_code == 0, result.output
+    assert _count(settings.database_url, sales) == 731 * 16
+    assert _count(settings.database_url, employees) == 2000
+    assert _count(settings.database_url, sales_daily) == 731 * 16
+    again = _invoke(settings, "init", "--demo")  # idempotent: replaces, does not duplicate
+    assert again.exit_code == 0
+    assert _count(settings.database_url, sales) == 731 * 16
+
+
+def test_load_reports_each_bad_row_with_its_line_and_loads_the_good_ones(settings, tmp_path):
+    _invoke(settings, "init")
+    path = tmp_path / "sales.csv"
+    path.write_text(GOOD_AND_BAD)
+    result = _invoke(settings, "load", "sales", str(path))
+    assert result.exit_code == 0, result.output
+    assert "line 3: amount is not a number" in result.output
+    assert "line 4: date is not a date in YYYY-MM-DD form" in result.output
+    assert "line 5: region is empty" in result.output
+    assert "line 6: amount is not a number" in result.output
+    assert "line 7: expected 4 fields, found 5" in result.output
+    assert "Loaded 2 rows into sales; rejected 5." in result.output
+    assert _count(settings.database_url, sales) == 2
+    assert _count(settings.database_url, sales_daily) == 2
+
+
+def test_a_file_without_a_good_row_changes_nothing(settings, tmp_path):
+    load_demo(settings.database_url)
+    before = (_count(settings.database_url, sales), _version(settings.database_url, "sales"))
+    path = tmp_path / "bad.csv"
+    path.write_text("date,region,product,amount\nyesterday,Nord,A,1\n2025-01-01,Nord,A,many\n")
+    result = _invoke(settings, "load", "sales", str(path))
+    assert result.exit_code == 1
+    assert "no valid row: nothing was loaded" in result.output
+    assert (_count(settings.database_url, sales), _version(settings.database_url, "sales")) == before
+
+
+def test_wrong_columns_and_binary_files_are_refused_with_a_reason(settings, tmp_path):
+    _invoke(settings, "init")
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("day,region,product,price\n2025-01-01,Nord,A,1\n")
+    result = _invoke(settings, "load", "sales", str(wrong))
+    assert result.exit_code == 1
+    assert "missing column(s): date, amount" in result.output
+    assert "unknown column(s): day, price" in result.output
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    result = _invoke(settings, "load", "sales", str(binary))
+    assert result.exit_code == 1
+    assert "Nothing was loaded" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_employees_load_checks_ranges_and_duplicate_ids(settings, tmp_path):
+    _invoke(settings, "init")
+    path = tmp_path / "employees.csv"
+    path.write_text(
+        "employee_id,department,age,experience_years,salary,performance,satisfaction\n"
+        "1,IT,30,5,60000,80,7\n"
+        "1,IT,31,5,60000,80,7\n"
+        "2,HR,200,5,60000,80,7\n"
+        "3,HR,40,5,60000,101,7\n"
+        "4,HR,40.5,5,60000,90,7\n"
+        "5,Sales,45,20,70000,75,11\n"
+    )
+    result = _invoke(settings, "load", "employees", str(path))
+    assert result.exit_code == 0, result.output
+    assert "line 3: employee_id appears twice in the file" in result.output
+    assert "line 4: age is above 100" in result.output
+    assert "line 5: performance is above 100" in result.output
+    assert "line 6: age is not a whole number" in result.output
+    assert "line 7: satisfaction is above 10" in result.output
+    assert _count(settings.database_url, employees) == 1
+    again = _invoke(settings, "load", "employees", str(path))
+    assert "line 2: employee_id is already loaded" in again.output
+
+
+def test_loaded_rows_are_seen_at_once_through_the_cache(client, settings, tmp_path):
+    everything = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produit C", "Produit D"])
+    before = sales_outputs(post_sales(client, *everything, "2025-12-01", "2025-12-31"))
+    path = tmp_path / "more.csv"
+    path.write_text("date,region,product,amount\n2025-12-24,Nord,Produit A,1000000\n")
+    assert _invoke(settings, "load", "sales", str(path)).exit_code == 0
+    after = sales_outputs(post_sales(client, *everything, "2025-12-01", "2025-12-31"))
+    assert before["sales-kpi-total"] != after["sales-kpi-total"]
+    trend_total = sum(sum(t["y"]) for t in after["sales-trend"]["data"])
+    assert after["sales-kpi-total"] == fmt_money(trend_total, "fr")
+
+
+def test_formula_cells_are_escaped_in_the_csv_export(client, settings, tmp_path):
+    path = tmp_path / "formula.csv"
+    path.write_text('date,region,product,amount\n2025-12-24,Nord,"=HYPERLINK(""http://x"")",5\n')
+    assert _invoke(settings, "load", "sales", str(path)).exit_code == 0
+    body = client.get("/export/sales.csv?start=2025-12-24&end=2025-12-24").get_data(as_text=True)
+    assert "'=HYPERLINK" in body
+    assert "\n=HYPERLINK" not in body and ",=HYPERLINK" not in body

@@ -1,0 +1,88 @@
+"""Configuration: file defaults, environment overrides, and messages that name the bad key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from dashhub.cli import main
+from dashhub.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_config_yaml_holds_exactly_the_built_in_defaults():
+    from_file = load_settings(ROOT / "config.yaml", environ={})
+    assert from_file == Settings()
+
+
+def test_every_key_of_config_yaml_is_commented():
+    lines = (ROOT / "config.yaml").read_text().splitlines()
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or stripped.endswith(":"):
+            continue
+        assert lines[number - 1].strip().startswith("#"), f"config.yaml line {number + 1} has no comment"
+
+
+def test_environment_overrides_use_section_and_key():
+    settings = load_settings(
+        ROOT / "config.yaml",
+        environ={
+            "DASHHUB_CACHE__TYPE": "redis",
+            "DASHHUB_SERVER__PORT": "9000",
+            "DASHHUB_SERVER__DEBUG": "true",
+            "DASHHUB_DATABASE_URL": "postgresql://u@h/db",
+            "DASHHUB_SECRET_KEY": "12345",
+        },
+    )
+    assert settings.cache.type == "redis"
+    assert settings.server.port == 9000
+    assert settings.server.debug is True
+    assert settings.database_url == "postgresql://u@h/db"
+    assert settings.server.secret_key == "12345"
+
+
+def test_bad_value_names_the_key_and_the_accepted_values():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(ROOT / "config.yaml", environ={"DASHHUB_CACHE__TYPE": "memcache"})
+    message = str(caught.value)
+    assert "cache.type" in message
+    assert "'filesystem', 'redis', 'simple' or 'null'" in message
+    assert "memcache" in message
+
+
+def test_unknown_key_is_refused(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"cache": {"typ": "redis"}}))
+    with pytest.raises(ConfigError, match=r"cache\.typ: unknown key"):
+        load_settings(path, environ={})
+
+
+def test_out_of_range_port_is_refused():
+    with pytest.raises(ConfigError, match=r"server\.port"):
+        load_settings(ROOT / "config.yaml", environ={"DASHHUB_SERVER__PORT": "70000"})
+
+
+def test_malformed_yaml_is_reported_with_the_file(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("cache: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(path, environ={})
+
+
+def test_check_config_cli_exits_with_the_message(monkeypatch):
+    monkeypatch.setenv("DASHHUB_CACHE__TYPE", "memcache")
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "check-config"])
+    assert result.exit_code == 2
+    assert "cache.type" in result.output
+
+
+def test_check_config_cli_accepts_the_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("DASHHUB_PATHS__DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "check-config"])
+    assert result.exit_code == 0, result.output
+    assert "Configuration is valid" in result.output

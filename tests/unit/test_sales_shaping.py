@@ -1,0 +1,140 @@
+"""Ventes shaping and figures, checked against independent pandas on the demo rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashhub.callbacks.sales import filter_from_inputs, filter_from_query, query_for
+from dashhub.demo import demo_sales
+from dashhub.figures.sales import monthly_stacked_figure, sales_animation_figure, sales_trend_figure
+from dashhub.services.sales import SalesFilter, SalesOptions, shape_sales
+from dashhub.validation import BadInput
+
+OPTIONS = SalesOptions(
+    ("Est", "Nord", "Ouest", "Sud"),
+    ("Produit A", "Produit B", "Produit C", "Produit D"),
+    dt.date(2024, 1, 1),
+    dt.date(2025, 12, 31),
+)
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    frame = demo_sales()
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _shaped(raw: pd.DataFrame, regions=None, start="2024-01-01", end="2025-12-31"):
+    rows = raw[(raw["date"] >= start) & (raw["date"] <= end)]
+    if regions is not None:
+        rows = rows[rows["region"].isin(regions)]
+    daily = rows.groupby(["date", "region"], as_index=False)["amount"].sum().rename(columns={"date": "day"})
+    monthly = (
+        rows.assign(year=rows["date"].dt.year, month=rows["date"].dt.month)
+        .groupby(["year", "month", "region", "product"], as_index=False)["amount"]
+        .sum()
+    )
+    return shape_sales(daily, monthly, 0.0), rows
+
+
+def test_weekly_lines_sum_to_the_raw_total_per_region(raw):
+    data, rows = _shaped(raw)
+    for region, series in data.weekly.items():
+        assert sum(series.y) == pytest.approx(rows.loc[rows["region"] == region, "amount"].sum(), rel=1e-9)
+
+
+def test_christmas_peak_is_the_highest_december_week_of_each_year(raw):
+    data, rows = _shaped(raw)
+    weeks = rows["date"] - pd.to_timedelta(rows["date"].dt.day_of_week, unit="D")
+    weekly = rows.assign(week=weeks).groupby(["week", "region"])["amount"].sum()
+    assert [p[0][:4] for p in data.peaks] == ["2024", "2025"]
+    for week, region, amount in data.peaks:
+        december = weekly[[w.month == 12 and w.year == int(week[:4]) for w, _ in weekly.index]]
+        assert amount == pytest.approx(december.max())
+        assert (pd.Timestamp(week), region) == december.idxmax()
+
+
+def test_stacked_months_and_totals_match_raw_rows(raw):
+    data, rows = _shaped(raw, regions=["Nord", "Sud"], start="2024-03-15", end="2025-02-10")
+    by_month = rows.groupby(rows["date"].dt.strftime("%Y-%m-01"))["amount"].sum()
+    assert data.totals.x == list(by_month.index)
+    assert data.totals.y == pytest.approx(list(by_month.values))
+    assert set(data.monthly) == {"Nord", "Sud"}
+    assert data.kpis.total == pytest.approx(rows["amount"].sum())
+
+
+def test_kpis_best_region_and_month(raw):
+    data, rows = _shaped(raw)
+    by_region = rows.groupby("region")["amount"].sum()
+    by_month = rows.groupby(rows["date"].dt.strftime("%Y-%m"))["amount"].sum()
+    assert data.kpis.best_region == by_region.idxmax()
+    assert data.kpis.best_month == by_month.idxmax()
+    assert data.kpis.best_month.endswith("-12")  # the demo data peaks at Christmas
+
+
+def test_figures_are_valid_plotly_and_carry_the_annotation(raw):
+    data, _ = _shaped(raw)
+    trend = sales_trend_figure(data, "fr")
+    go.Figure(trend)
+    assert [a["text"] for a in trend["layout"]["annotations"]] == ["Pic de Noël", "Pic de Noël"]
+    animation = sales_animation_figure(data, "en")
+    go.Figure(animation)
+    assert [f["name"] for f in animation["frames"]] == ["2024", "2025"]
+    assert [s["label"] for s in animation["layout"]["sliders"][0]["steps"]] == ["2024", "2025"]
+    assert animation["layout"]["updatemenus"][0]["buttons"][0]["label"].endswith("Play")
+    point = animation["frames"][1]["data"][0]
+    assert point["customdata"][0][1:] == [point["name"], 2025]
+    stacked = monthly_stacked_figure(data, "fr")
+    go.Figure(stacked)
+    assert stacked["layout"]["barmode"] == "stack"
+    assert stacked["data"][-1]["name"] == "Total"
+
+
+def test_empty_data_gives_figures_that_say_so(raw):
+    data, _ = _shaped(raw, regions=[])
+    for build in (sales_trend_figure, sales_animation_figure, monthly_stacked_figure):
+        figure = build(data, "en")
+        assert figure["data"] == []
+        assert figure["layout"]["annotations"][0]["text"] == "No sales match these filters."
+
+
+def test_url_filter_drops_unknown_values_and_clamps_dates():
+    flt = filter_from_query(
+        {"region": ["Nord", "Atlantis"], "start": ["1990-01-01"], "end": ["not-a-date"]}, OPTIONS
+    )
+    assert flt == SalesFilter(("Nord",), OPTIONS.products, dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+
+
+def test_default_filter_has_an_empty_query_and_others_round_trip():
+    everything = OPTIONS.everything()
+    assert query_for(everything, OPTIONS) == ""
+    narrowed = SalesFilter(("Sud",), ("Produit B",), dt.date(2024, 5, 1), dt.date(2024, 9, 30))
+    search = query_for(narrowed, OPTIONS)
+    assert search == "?region=Sud&product=Produit+B&start=2024-05-01&end=2024-09-30"
+    from dashhub.urlstate import parse_search
+
+    assert filter_from_query(parse_search(search), OPTIONS) == narrowed
+    nothing = SalesFilter((), OPTIONS.products, everything.start, everything.end)
+    assert filter_from_query(parse_search(query_for(nothing, OPTIONS)), OPTIONS) == nothing
+
+
+@pytest.mark.parametrize(
+    ("regions", "start"),
+    [
+        (["Atlantis"], "2024-01-01"),
+        ("Nord; DROP TABLE sales", "2024-01-01"),
+        ({"$ne": 1}, "2024-01-01"),
+        (["Nord"] * 500, "2024-01-01"),
+        (["Nord"], 20240101),
+        (["Nord"], "x" * 10_000),
+        (["Nord"], "2024-13-45"),
+    ],
+)
+def test_forged_control_values_are_refused(regions, start):
+    with pytest.raises(BadInput):
+        filter_from_inputs(regions, list(OPTIONS.products), start, "2025-01-01", OPTIONS)
