@@ -18,7 +18,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 metadata = MetaData()
 
@@ -41,11 +42,30 @@ sales_daily = Table(
     Column("day", Date, primary_key=True),
     Column("region", String(64), primary_key=True),
     Column("product", String(64), primary_key=True),
+    Column("week", Date, nullable=False),  # the Monday of the day's week
     Column("year", Integer, nullable=False),
     Column("month", Integer, nullable=False),
     Column("amount", Float, nullable=False),
     Column("n_rows", Integer, nullable=False),
 )
+
+
+class week_start(FunctionElement):
+    """The Monday of a date's week (ISO weeks), as SQL for SQLite and PostgreSQL."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(week_start, "sqlite")
+def _week_start_sqlite(element, compiler, **kw) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
+
+
+@compiles(week_start, "postgresql")
+def _week_start_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
 
 employees = Table(
     "employees",
@@ -73,7 +93,7 @@ DATASETS = ("sales", "employees")
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     """An engine for url; SQLite gets WAL and a busy timeout so that workers can share the file."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, poolclass=NullPool, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):

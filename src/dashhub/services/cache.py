@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cachetools import LRUCache
 from flask import Flask
 from flask_caching import Cache
 
@@ -47,12 +49,19 @@ def cache_config(settings: Settings) -> dict[str, Any]:
 
 
 class QueryCache:
-    """get-or-compute over a Flask-Caching backend, keyed by data set, version and arguments."""
+    """get-or-compute over a Flask-Caching backend, keyed by data set, version and arguments.
+
+    A small per-process LRU sits in front of the shared backend. It cannot serve stale data:
+    every key carries the data version, and a value stored under a key never changes.
+    """
 
     WARN_EVERY_S = 60.0
+    LOCAL_ENTRIES = 256
 
     def __init__(self, server: Flask, settings: Settings) -> None:
         self._cache = Cache(server, config=cache_config(settings))
+        self._local: LRUCache = LRUCache(maxsize=self.LOCAL_ENTRIES if settings.cache.type != "null" else 0)
+        self._lock = threading.Lock()
         self._last_warning = 0.0
 
     @staticmethod
@@ -62,21 +71,36 @@ class QueryCache:
 
     def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
         """The cached value for key, or compute() (stored for next time when the cache works)."""
-        try:
-            value = self._cache.get(key)
-        except Exception as exc:  # any backend failure: serve the answer anyway
-            self._warn("read", exc)
-            return compute()
+        with self._lock:
+            value = self._local.get(key)
         if value is not None:
             return value
-        value = compute()
+        value = self._shared_get(key)
+        if value is None:
+            value = compute()
+            self._shared_set(key, value)
+        if self._local.maxsize:
+            with self._lock:
+                self._local[key] = value
+        return value
+
+    def _shared_get(self, key: str):
+        try:
+            return self._cache.get(key)
+        except Exception as exc:  # any backend failure: serve the answer anyway
+            self._warn("read", exc)
+            return None
+
+    def _shared_set(self, key: str, value) -> None:
         try:
             self._cache.set(key, value)
         except Exception as exc:
             self._warn("write", exc)
-        return value
 
     def clear(self) -> None:
+        """Forget everything, in this process and in the shared backend."""
+        with self._lock:
+            self._local.clear()
         try:
             self._cache.clear()
         except Exception as exc:

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, select
 from sqlalchemy.engine import Connection
 
-from dashhub.db import bump_version, employees, sales, sales_daily
+from dashhub.db import bump_version, employees, sales, sales_daily, week_start
 
 CHUNK_ROWS = 100_000
 MAX_REPORTED = 1000
@@ -287,6 +287,7 @@ def refresh_sales_rollup(conn: Connection, start: dt.date | None = None, end: dt
             s.date,
             s.region,
             s.product,
+            week_start(s.date),
             cast(extract("year", s.date), Integer),
             cast(extract("month", s.date), Integer),
             func.sum(s.amount),
@@ -297,6 +298,6 @@ def refresh_sales_rollup(conn: Connection, start: dt.date | None = None, end: dt
     )
     conn.execute(
         insert(sales_daily).from_select(
-            ["day", "region", "product", "year", "month", "amount", "n_rows"], grouped
+            ["day", "region", "product", "week", "year", "month", "amount", "n_rows"], grouped
         )
     )

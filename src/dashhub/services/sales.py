@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pandas as pd
 from flask import g, has_app_context
 from sqlalchemy import Engine, func, select
 
@@ -94,7 +95,7 @@ class SalesData:
 
 
 class SalesService:
-    """Reads sales through the cache; results are small, already aggregated frames."""
+    """Reads sales through the cache; every answer is small and already aggregated."""
 
     def __init__(self, engine: Engine, cache: QueryCache) -> None:
         self._engine = engine
@@ -120,11 +121,17 @@ class SalesService:
 
     def _options(self) -> SalesOptions:
         d = sales_daily.c
+        query = select(d.region, d.product, func.min(d.day), func.max(d.day)).group_by(d.region, d.product)
         with self._engine.connect() as conn:
-            regions = tuple(conn.scalars(select(d.region).distinct().order_by(d.region)))
-            products = tuple(conn.scalars(select(d.product).distinct().order_by(d.product)))
-            first, last = conn.execute(select(func.min(d.day), func.max(d.day))).one()
-        return SalesOptions(regions, products, _as_date(first), _as_date(last))
+            rows = conn.execute(query).all()
+        if not rows:
+            return SalesOptions((), (), None, None)
+        return SalesOptions(
+            tuple(sorted({r[0] for r in rows})),
+            tuple(sorted({r[1] for r in rows})),
+            min(_as_date(r[2]) for r in rows),
+            max(_as_date(r[3]) for r in rows),
+        )
 
     def dashboard(self, flt: SalesFilter) -> SalesData:
         """Everything the Ventes page shows for flt, shaped and cached as one small object."""
@@ -132,32 +139,30 @@ class SalesService:
 
     def _dashboard(self, flt: SalesFilter) -> SalesData:
         return shape_sales(
-            self.daily_by_region(flt), self.monthly_detail(flt), self.total(flt.previous_period())
+            self.weekly_by_region(flt), self.monthly_detail(flt), self.total(flt.previous_period())
         )
 
-    def daily_by_region(self, flt: SalesFilter) -> pd.DataFrame:
-        """Columns day, region, amount: one row per day and region in the filter."""
+    def weekly_by_region(self, flt: SalesFilter) -> list[tuple[dt.date, str, float, int]]:
+        """(week's Monday, region, sum, days with sales) for each week and region in the filter."""
         d = sales_daily.c
         query = (
-            select(d.day, d.region, func.sum(d.amount).label("amount"))
+            select(d.week, d.region, func.sum(d.amount), func.count(d.day.distinct()))
             .where(*_conditions(d.day, d.region, d.product, flt))
-            .group_by(d.day, d.region)
-            .order_by(d.day, d.region)
+            .group_by(d.week, d.region)
+            .order_by(d.week, d.region)
         )
-        frame = self._frame(query, ["day", "region", "amount"])
-        frame["day"] = pd.to_datetime(frame["day"])
-        return frame
+        return [(_as_date(w), r, float(a), int(n)) for w, r, a, n in self._rows(query)]
 
-    def monthly_detail(self, flt: SalesFilter) -> pd.DataFrame:
-        """Columns year, month, region, product, amount: one row per combination present."""
+    def monthly_detail(self, flt: SalesFilter) -> list[tuple[int, int, str, str, float]]:
+        """(year, month, region, product, sum) for each combination present in the filter."""
         d = sales_daily.c
         query = (
-            select(d.year, d.month, d.region, d.product, func.sum(d.amount).label("amount"))
+            select(d.year, d.month, d.region, d.product, func.sum(d.amount))
             .where(*_conditions(d.day, d.region, d.product, flt))
             .group_by(d.year, d.month, d.region, d.product)
             .order_by(d.year, d.month, d.region, d.product)
         )
-        return self._frame(query, ["year", "month", "region", "product", "amount"])
+        return [(int(y), int(m), r, p, float(a)) for y, m, r, p, a in self._rows(query)]
 
     def total(self, flt: SalesFilter) -> float:
         d = sales_daily.c
@@ -177,13 +182,9 @@ class SalesService:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
             yield from result
 
-    def _frame(self, query, columns: list[str]) -> pd.DataFrame:
+    def _rows(self, query) -> list:
         with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        frame = pd.DataFrame.from_records(rows, columns=columns)
-        if "amount" in frame:
-            frame["amount"] = frame["amount"].astype(float)
-        return frame
+            return conn.execute(query).all()
 
 
 def _conditions(day_col, region_col, product_col, flt: SalesFilter) -> list:
@@ -206,27 +207,20 @@ def _args(flt: SalesFilter) -> tuple:
 
 def _as_date(value) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
-        return value
+        return value.date() if isinstance(value, dt.datetime) else value
     return dt.date.fromisoformat(str(value)[:10])
 
 
-# --- shaping: pure functions from query results to what the page draws ---
+# --- shaping: pure functions from query rows to what the page draws ---
+
+WeeklyRow = tuple[dt.date, str, float, int]
+MonthlyRow = tuple[int, int, str, str, float]
 
 
-def shape_sales(daily: pd.DataFrame, monthly: pd.DataFrame, previous_total: float) -> SalesData:
-    weekly = weekly_by_region(daily)
+def shape_sales(weekly: list[WeeklyRow], monthly: list[MonthlyRow], previous_total: float) -> SalesData:
     return SalesData(
-        weekly={
-            str(region): Series(
-                rows["week"].dt.strftime("%Y-%m-%d").tolist(),
-                _amounts(rows),
-                rows["days"].astype(int).astype(str).tolist(),
-            )
-            for region, rows in weekly.groupby("region", sort=True)
-        },
-        peaks=[
-            (week.strftime("%Y-%m-%d"), region, amount) for week, region, amount in christmas_peaks(weekly)
-        ],
+        weekly=_weekly_series(weekly),
+        peaks=christmas_peaks(weekly),
         points=_points_by_year(monthly),
         monthly=_monthly_by_region(monthly),
         totals=_monthly_totals(monthly),
@@ -234,73 +228,69 @@ def shape_sales(daily: pd.DataFrame, monthly: pd.DataFrame, previous_total: floa
     )
 
 
-def weekly_by_region(daily: pd.DataFrame) -> pd.DataFrame:
-    """Sum daily sales into weeks starting on Monday: columns week, region, amount, days.
-
-    days counts the days of the week that have sales at all, so that a week cut by the filter's
-    first or last day can be told apart from a bad week.
-    """
-    if daily.empty:
-        return pd.DataFrame({"week": pd.to_datetime([]), "region": [], "amount": [], "days": []})
-    week = daily["day"] - pd.to_timedelta(daily["day"].dt.day_of_week, unit="D")
-    with_week = daily.assign(week=week)
-    weekly = with_week.groupby(["week", "region"], as_index=False)["amount"].sum()
-    days = with_week.groupby("week")["day"].nunique().rename("days")
-    weekly = weekly.join(days, on="week")
-    return weekly.sort_values(["week", "region"], ignore_index=True)
-
-
-def christmas_peaks(weekly: pd.DataFrame) -> list[tuple[pd.Timestamp, str, float]]:
+def christmas_peaks(weekly: list[WeeklyRow]) -> list[tuple[str, str, float]]:
     """For each December in the data: (week, region, amount) of its highest weekly point."""
-    december = weekly[weekly["week"].dt.month == 12]
-    peaks = []
-    for _year, rows in december.groupby(december["week"].dt.year):
-        best = rows.loc[rows["amount"].idxmax()]
-        peaks.append((best["week"], str(best["region"]), float(best["amount"])))
-    return peaks
+    best: dict[int, WeeklyRow] = {}
+    for row in weekly:
+        week, _region, amount, _days = row
+        if week.month == 12 and (week.year not in best or amount > best[week.year][2]):
+            best[week.year] = row
+    return [(w.isoformat(), r, round(a, 2)) for w, r, a, _ in (best[y] for y in sorted(best))]
 
 
-def sales_kpis(monthly: pd.DataFrame, previous: float) -> SalesKpis:
-    if monthly.empty:
+def sales_kpis(monthly: list[MonthlyRow], previous: float) -> SalesKpis:
+    if not monthly:
         return SalesKpis(0.0, previous, None, 0.0, None, 0.0)
-    by_region = monthly.groupby("region")["amount"].sum()
-    by_month = monthly.groupby(["year", "month"])["amount"].sum()
-    year, month = by_month.idxmax()
+    by_region: dict[str, float] = defaultdict(float)
+    by_month: dict[str, float] = defaultdict(float)
+    for year, month, region, _product, amount in monthly:
+        by_region[region] += amount
+        by_month[f"{year:04d}-{month:02d}"] += amount
+    best_region = max(by_region, key=by_region.__getitem__)
+    best_month = max(by_month, key=by_month.__getitem__)
     return SalesKpis(
-        total=float(monthly["amount"].sum()),
+        total=math.fsum(by_region.values()),
         previous_total=previous,
-        best_region=str(by_region.idxmax()),
-        best_region_total=float(by_region.max()),
-        best_month=f"{int(year):04d}-{int(month):02d}",
-        best_month_total=float(by_month.max()),
+        best_region=best_region,
+        best_region_total=by_region[best_region],
+        best_month=best_month,
+        best_month_total=by_month[best_month],
     )
 
 
-def _points_by_year(monthly: pd.DataFrame) -> dict[int, dict[str, Series]]:
+def _weekly_series(weekly: list[WeeklyRow]) -> dict[str, Series]:
+    series: dict[str, Series] = {}
+    for week, region, amount, days in weekly:
+        target = series.setdefault(region, Series([], [], []))
+        target.x.append(week.isoformat())
+        target.y.append(round(amount, 2))
+        target.labels.append(str(days))
+    return dict(sorted(series.items()))
+
+
+def _points_by_year(monthly: list[MonthlyRow]) -> dict[int, dict[str, Series]]:
     points: dict[int, dict[str, Series]] = {}
-    for (year, region), rows in monthly.groupby(["year", "region"], sort=True):
-        points.setdefault(int(year), {})[str(region)] = Series(
-            rows["month"].astype(int).tolist(), _amounts(rows), rows["product"].astype(str).tolist()
-        )
-    return points
+    for year, month, region, product, amount in monthly:
+        target = points.setdefault(year, {}).setdefault(region, Series([], [], []))
+        target.x.append(month)
+        target.y.append(round(amount, 2))
+        target.labels.append(product)
+    return {year: dict(sorted(by_region.items())) for year, by_region in sorted(points.items())}
 
 
-def _monthly_by_region(monthly: pd.DataFrame) -> dict[str, Series]:
-    by_region = monthly.groupby(["region", "year", "month"], as_index=False)["amount"].sum()
+def _monthly_by_region(monthly: list[MonthlyRow]) -> dict[str, Series]:
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for year, month, region, _product, amount in monthly:
+        sums[region][f"{year:04d}-{month:02d}-01"] += amount
     return {
-        str(region): Series(_periods(rows), _amounts(rows))
-        for region, rows in by_region.groupby("region", sort=True)
+        region: Series(sorted(by_month), [round(by_month[m], 2) for m in sorted(by_month)])
+        for region, by_month in sorted(sums.items())
     }
 
 
-def _monthly_totals(monthly: pd.DataFrame) -> Series:
-    totals = monthly.groupby(["year", "month"], as_index=False)["amount"].sum()
-    return Series(_periods(totals), _amounts(totals))
-
-
-def _periods(rows: pd.DataFrame) -> list[str]:
-    return [f"{int(y):04d}-{int(m):02d}-01" for y, m in zip(rows["year"], rows["month"], strict=True)]
-
-
-def _amounts(rows: pd.DataFrame) -> list[float]:
-    return rows["amount"].round(2).astype(float).tolist()
+def _monthly_totals(monthly: list[MonthlyRow]) -> Series:
+    sums: dict[str, float] = defaultdict(float)
+    for year, month, _region, _product, amount in monthly:
+        sums[f"{year:04d}-{month:02d}-01"] += amount
+    months = sorted(sums)
+    return Series(months, [round(sums[m], 2) for m in months])
