@@ -34,8 +34,10 @@ def _shaped(raw: pd.DataFrame, regions=None, start="2024-01-01", end="2025-12-31
     if regions is not None:
         rows = rows[rows["region"].isin(regions)]
     week = rows["date"] - pd.to_timedelta(rows["date"].dt.day_of_week, unit="D")
-    weekly = rows.assign(week=week).groupby(["week", "region"]).agg(
-        amount=("amount", "sum"), days=("date", "nunique")
+    weekly = (
+        rows.assign(week=week)
+        .groupby(["week", "region"])
+        .agg(amount=("amount", "sum"), days=("date", "nunique"))
     )
     weekly_rows = [(w.date(), r, float(a), int(d)) for (w, r), (a, d) in weekly.iterrows()]
     monthly = rows.groupby([rows["date"].dt.year, rows["date"].dt.month, "region", "product"])["amount"].sum()
