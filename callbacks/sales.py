@@ -12,6 +12,7 @@ import plotly.io as pio
 from dash import Dash, Input, Output, get_relative_path, html
 from flask import Response, abort, request, stream_with_context
 
+from dashhub.auth.callbacks import secure_callback
 from dashhub.csvsafe import safe_cell
 from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
@@ -119,8 +120,9 @@ FIGURE_BUILDERS = {
 
 def register(app: Dash, services: Services) -> None:
     sales = services.sales
+    callback = secure_callback(app, services.access, "sales")
 
-    @app.callback(
+    @callback(
         Output(IDS.KPI_TOTAL, "children"),
         Output(IDS.KPI_GROWTH, "children"),
         Output(IDS.KPI_REGION, "children"),
@@ -157,18 +159,30 @@ def register(app: Dash, services: Services) -> None:
 
     @server.route(f"{services.prefix}/export/sales/<chart>.html", endpoint="export_sales_chart")
     def export_chart(chart: str) -> Response:
+        services.access.require("sales")
         if chart not in FIGURE_BUILDERS:
             abort(404)
         options = sales.options()
         flt = filter_from_query(parse_search(request.query_string.decode("latin-1")), options)
         figure = FIGURE_BUILDERS[chart](sales.dashboard(flt), current_locale())
+        services.audit.record(
+            "export",
+            dashboard="sales",
+            format="html",
+            chart=chart,
+            query=request.query_string.decode("latin-1"),
+        )
         html = pio.to_html(figure, include_plotlyjs=True, full_html=True, validate=False)
         return _attachment(html, f"ventes-{chart}.html", "text/html; charset=utf-8")
 
     @server.route(f"{services.prefix}/export/sales.csv", endpoint="export_sales_csv")
     def export_csv() -> Response:
+        services.access.require("sales")
         options = sales.options()
         flt = filter_from_query(parse_search(request.query_string.decode("latin-1")), options)
+        services.audit.record(
+            "export", dashboard="sales", format="csv", query=request.query_string.decode("latin-1")
+        )
         return _attachment(
             stream_with_context(_csv_lines(sales, flt)), "ventes.csv", "text/csv; charset=utf-8"
         )

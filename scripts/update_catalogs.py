@@ -16,6 +16,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "src" / "dashhub", ROOT / "layouts", ROOT / "callbacks"]
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "t": None}
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
 CATALOGS = ROOT / "src" / "dashhub" / "translations"
 
 
@@ -23,7 +24,7 @@ def extract() -> list[str]:
     found: dict[str, None] = {}
     for source in SOURCES:
         for _file, _line, message, _comments, _context in extract_from_dir(
-            source, method_map=[("**.py", "python")], keywords=KEYWORDS
+            source, method_map=METHODS, keywords=KEYWORDS
         ):
             if isinstance(message, str) and message:
                 found.setdefault(message)

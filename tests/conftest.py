@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import delete
 
+from dashhub.auth.users import UserStore
 from dashhub.config import Settings, load_settings
 from dashhub.db import bump_version, create_schema, employees, make_engine, sales, sales_daily
 from dashhub.demo import demo_employees, demo_sales
@@ -39,14 +42,54 @@ def database_url(request, tmp_path):
     drop()
 
 
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
+PASSWORDS = {
+    "viewer": "Looks-At-Charts-2026!",
+    "analyst": "Tunes-Models-2026!",
+    "hr": "Knows-Salaries-2026!",
+    "admin": "Holds-The-Keys-2026!",
+}
+
+
 def make_settings(tmp_path, database_url: str, **overrides) -> Settings:
+    """Production settings (the guards apply) on a test database and data folder."""
     environ = {
         "DASHHUB_PATHS__DATA_DIR": str(tmp_path / "data"),
         "DASHHUB_DATABASE__URL": database_url,
-        "DASHHUB_ENVIRONMENT": "development",
+        "DASHHUB_ENVIRONMENT": "production",
+        "DASHHUB_SECRET_KEY": TEST_SECRET,
     }
     environ.update({k: str(v) for k, v in overrides.items()})
     return load_settings(path=None, environ=environ)
+
+
+def add_users(settings: Settings) -> None:
+    """One user per role, named after the role (passwords in PASSWORDS)."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    store = UserStore(engine, settings.auth)
+    for role, password in PASSWORDS.items():
+        if not store.exists(role):
+            store.add(role, role, password)
+    engine.dispose()
+
+
+def login(client, username: str, password: str | None = None):
+    """Log client in through the real login form (CSRF token included); returns the response."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password or PASSWORDS[username], "csrf_token": token},
+    )
+
+
+def logged_in(app, username: str = "viewer"):
+    """A test client of app with a session for username (users are created if missing)."""
+    add_users(app.server.extensions["dashhub"].settings)
+    client = app.server.test_client()
+    assert login(client, username).status_code == 302
+    return client
 
 
 def load_demo(database_url: str) -> None:
@@ -74,11 +117,21 @@ def demo_app(settings):
     from dashhub.app import create_app
 
     load_demo(settings.database_url)
+    add_users(settings)
     app = create_app(settings)
     yield app
     app.server.extensions["dashhub"].engine.dispose()
 
 
 @pytest.fixture
-def client(demo_app):
+def anonymous(demo_app):
+    """A client without a session."""
     return demo_app.server.test_client()
+
+
+@pytest.fixture
+def client(demo_app):
+    """A client logged in as a viewer (who may open Ventes)."""
+    client = demo_app.server.test_client()
+    assert login(client, "viewer").status_code == 302
+    return client

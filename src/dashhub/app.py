@@ -9,14 +9,18 @@ from urllib.parse import urlsplit
 
 from dash import Dash, Input, Output, State
 from flask import Flask, Response, redirect, request
+from flask_login import current_user
 
+from dashhub.auth import web as auth_web
+from dashhub.auth.callbacks import secure_callback
+from dashhub.auth.hardening import check_production, configure_server, install_headers
 from dashhub.config import Settings, load_settings
 from dashhub.db import create_schema
 from dashhub.i18n import LOCALE_COOKIE, LOCALES
 from dashhub.logs import configure_logging
 from dashhub.registry import DASHBOARDS, find
 from dashhub.services import Services
-from dashhub.shell import PAGE_CONTENT, app_layout, home, not_found
+from dashhub.shell import PAGE_CONTENT, app_layout, forbidden, home, not_found
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +30,17 @@ LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 def create_app(settings: Settings | None = None) -> Dash:
     """Build the Dash app for settings (default: config.yaml plus the environment)."""
     settings = settings or load_settings()
+    check_production(settings)
     configure_logging(settings)
     server = Flask("dashhub")
-    server.config.update(
-        SECRET_KEY=settings.server.secret_key or "development-only-secret",
-        DASHHUB_DEFAULT_LOCALE=settings.i18n.default_locale,
-    )
+    configure_server(server, settings)
+    server.config["DASHHUB_DEFAULT_LOCALE"] = settings.i18n.default_locale
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.build(server, settings)
     create_schema(services.engine)
+    auth_web.install(
+        server, settings, services.users, services.audit, auth_web.make_limiter(server, settings)
+    )
 
     app = Dash(
         "dashhub",
@@ -47,12 +53,13 @@ def create_app(settings: Settings | None = None) -> Dash:
         serve_locally=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    app.layout = app_layout
+    app.layout = lambda: app_layout(services.access.visible(current_user))
     server.extensions["dashhub"] = services
     _register_routes(server, services)
     _register_router(app, services)
     for dashboard in DASHBOARDS:
         importlib.import_module(dashboard.callbacks_module).register(app, services)
+    install_headers(app, settings)
     _finish_setup(server, services)
     return app
 
@@ -70,7 +77,9 @@ def _finish_setup(server: Flask, services: Services) -> None:
 
 
 def _register_router(app: Dash, services: Services) -> None:
-    @app.callback(
+    callback = secure_callback(app)
+
+    @callback(
         Output(PAGE_CONTENT, "children"),
         Input("url", "pathname"),
         State("url", "search"),
@@ -78,14 +87,16 @@ def _register_router(app: Dash, services: Services) -> None:
     def render_page(pathname: str | None, search: str | None):
         path = app.strip_relative_path(pathname or "/") or ""
         if path == "":
-            return home()
+            return home(services.access.visible(current_user))
         dashboard = find("/" + path)
         if dashboard is None:
             return not_found(path)
+        if not services.access.can_open(current_user, dashboard):
+            return forbidden()
         module = importlib.import_module(dashboard.callbacks_module)
         return module.page(services, search or "")
 
-    @app.callback(
+    @callback(
         Output("navbar-collapse", "is_open"),
         Input("navbar-toggler", "n_clicks"),
         State("navbar-collapse", "is_open"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import click
 from sqlalchemy import delete
 
-from dashhub.config import ConfigError, Settings, load_settings
+from dashhub.auth.audit import AuditLog
+from dashhub.auth.users import UserError, UserStore, generate_password
+from dashhub.config import ROLES, ConfigError, Settings, load_settings
 from dashhub.db import bump_version, create_schema, employees, make_engine, sales, sales_daily
 from dashhub.demo import demo_employees, demo_sales
 from dashhub.services.loading import (
@@ -73,6 +76,7 @@ def init(config: Path | None, demo: bool) -> None:
     engine = make_engine(settings.database_url)
     create_schema(engine)
     click.echo(f"Schema ready in {_redacted(settings.database_url)}.")
+    _ensure_admin(settings, engine)
     if demo:
         sales_rows, employee_rows = demo_sales(), demo_employees()
         with engine.begin() as conn:
@@ -88,6 +92,29 @@ def init(config: Path | None, demo: bool) -> None:
             f"({time.perf_counter() - started:.1f} s)."
         )
     engine.dispose()
+
+
+def _ensure_admin(settings: Settings, engine) -> None:
+    """Create the admin user on first init: DASHHUB_ADMIN_PASSWORD, or a generated password."""
+    store = UserStore(engine, settings.auth)
+    if store.exists("admin"):
+        return
+    given = os.environ.get("DASHHUB_ADMIN_PASSWORD")
+    password = given or generate_password()
+    try:
+        store.add("admin", "admin", password)
+    except UserError as exc:
+        click.echo(f"Error: DASHHUB_ADMIN_PASSWORD: {exc}", err=True)
+        sys.exit(2)
+    AuditLog(engine).record("user_add", username="init", target="admin", role="admin")
+    if given:
+        click.echo("Created user 'admin' with the password from DASHHUB_ADMIN_PASSWORD.")
+    else:
+        # The only time this password is shown: only its hash is stored.
+        click.echo(
+            f"Created user 'admin' with password: {password}  (shown once; change it with "
+            "dashhub users passwd admin)"
+        )
 
 
 @main.command()
@@ -113,6 +140,81 @@ def load(config: Path | None, dataset: str, file: Path, replace: bool) -> None:
     click.echo(f"Loaded {report.loaded:,} rows into {dataset}; rejected {report.rejected_count:,}.")
 
 
+@main.group()
+def users() -> None:
+    """Manage users: add, passwd, list."""
+
+
+def _read_password(password_stdin: bool, confirm: bool = True) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may open.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--generate", is_flag=True, help="Generate a password and print it once.")
+@click.pass_obj
+def users_add(config: Path | None, name: str, role: str, password_stdin: bool, generate: bool) -> None:
+    """Add user NAME with ROLE."""
+    settings = _settings(config)
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    password = generate_password() if generate else _read_password(password_stdin)
+    try:
+        UserStore(engine, settings.auth).add(name, role, password)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("user_add", username="cli", target=name, role=role)
+    click.echo(f"Added user {name!r} with role {role}." + (f" Password: {password}" if generate else ""))
+
+
+@users.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_obj
+def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
+    """Set the password of user NAME (and unlock the account)."""
+    settings = _settings(config)
+    engine = make_engine(settings.database_url)
+    try:
+        UserStore(engine, settings.auth).set_password(name, _read_password(password_stdin))
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("user_passwd", username="cli", target=name)
+    click.echo(f"Password of {name!r} changed.")
+
+
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@click.pass_obj
+def users_role(config: Path | None, name: str, role: str) -> None:
+    """Give user NAME another ROLE."""
+    settings = _settings(config)
+    engine = make_engine(settings.database_url)
+    try:
+        UserStore(engine, settings.auth).set_role(name, role)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("user_role", username="cli", target=name, role=role)
+    click.echo(f"{name!r} now has role {role}.")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(config: Path | None) -> None:
+    """List users with their role."""
+    settings = _settings(config)
+    for name, role, active in UserStore(make_engine(settings.database_url), settings.auth).all():
+        click.echo(f"{name}\t{role}" + ("" if active else "\t(disabled)"))
+
+
 @main.command()
 @click.option("--host", default=None, help="Default: server.host from the configuration.")
 @click.option("--port", type=int, default=None, help="Default: server.port from the configuration.")
@@ -122,7 +224,11 @@ def serve(config: Path | None, host: str | None, port: int | None) -> None:
     settings = _settings(config)
     from dashhub.app import create_app
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     app.run(
         host=host or settings.server.host,
         port=port or settings.server.port,

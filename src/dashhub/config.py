@@ -31,6 +31,9 @@ class ServerConfig(_Section):
     debug: bool = False
     secret_key: str = ""
     url_prefix: str = "/"
+    https: bool = False
+    max_request_mb: float = Field(10, gt=0, le=1024)
+    session_hours: float = Field(8, gt=0, le=24 * 30)
 
     @field_validator("url_prefix")
     @classmethod
@@ -62,6 +65,19 @@ class CacheConfig(_Section):
     socket_timeout: float = Field(0.5, gt=0, le=30)
 
 
+ROLES = ("viewer", "analyst", "hr", "admin")
+Role = Literal["viewer", "analyst", "hr", "admin"]
+
+
+class AuthConfig(_Section):
+    login_rate_limit: str = "10 per minute"
+    max_failed_logins: int = Field(5, ge=1, le=100)
+    lockout_minutes: float = Field(15, ge=0, le=24 * 60)
+    min_password_length: int = Field(12, ge=8, le=128)
+    # dashboard key → roles that may open it; a dashboard not listed keeps its registry default
+    permissions: dict[str, list[Role]] = Field(default_factory=dict)
+
+
 class I18nConfig(_Section):
     default_locale: Literal["fr", "en"] = "fr"
 
@@ -80,6 +96,7 @@ class Settings(_Section):
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
     cache: CacheConfig = CacheConfig()
+    auth: AuthConfig = AuthConfig()
     i18n: I18nConfig = I18nConfig()
     logging: LoggingConfig = LoggingConfig()
     paths: PathsConfig = PathsConfig()
@@ -142,8 +159,14 @@ def _set_dotted(data: dict[str, Any], dotted: str, raw: str) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"environment override {dotted}: '{section}' is not a section")
         node = child
-    # Raw strings: pydantic's lax mode turns '5', 'true', '0.5' into the declared types.
+    # Scalars stay strings: pydantic's lax mode turns '5', 'true', '0.5' into the declared types.
+    # Mappings and lists ({...}, [...]) are read as YAML (which includes JSON).
     node[key] = raw
+    if raw.strip().startswith(("{", "[")):
+        try:
+            node[key] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment override {dotted}: not valid YAML/JSON ({exc})") from None
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
+    DateTime,
     Engine,
     Float,
     Index,
@@ -12,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     event,
     select,
@@ -77,6 +80,32 @@ employees = Table(
     Column("salary", Float, nullable=False),
     Column("performance", Float, nullable=False),
     Column("satisfaction", Float, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Structured audit trail: logins, failures, access to restricted data, exports, user changes.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("username", String(64), nullable=True),
+    Column("address", String(64), nullable=True),
+    Column("detail", Text, nullable=False, default="{}"),
+    Index("ix_audit_events_at", "at"),
 )
 
 # One row per data set; bumped in the transaction that changes the data, read into cache keys.

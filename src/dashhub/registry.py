@@ -14,7 +14,7 @@ class Dashboard:
     title: str  # msgid, translated where shown
     description: str  # msgid
     icon: str  # a Bootstrap Icons name
-    role: str  # the least role that may open it
+    roles: tuple[str, ...]  # who may open it by default (config: auth.permissions)
 
     @property
     def layout_module(self) -> str:
@@ -32,9 +32,18 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         title=N_("Sales"),
         description=N_("Sales by region over time, by month and year, and monthly totals."),
         icon="graph-up-arrow",
-        role="viewer",
+        roles=("viewer", "analyst", "hr", "admin"),
     ),
 )
+
+
+def allowed_roles(dashboard: Dashboard, permissions: dict[str, list[str]]) -> frozenset[str]:
+    """The roles that may open dashboard: the configuration's list, else the registry's."""
+    return frozenset(permissions.get(dashboard.key, dashboard.roles))
+
+
+def by_key(key: str) -> Dashboard:
+    return next(d for d in DASHBOARDS if d.key == key)
 
 
 def find(path: str) -> Dashboard | None:

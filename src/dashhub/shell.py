@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from dashhub import __version__
 from dashhub.i18n import LOCALES, current_locale
 from dashhub.i18n import gettext as _
-from dashhub.registry import DASHBOARDS
+from dashhub.registry import Dashboard
 
 PAGE_CONTENT = "page-content"
 
 
-def app_layout() -> html.Div:
-    """The whole page; a function, so that it is drawn per request in the user's language."""
+def app_layout(dashboards: list[Dashboard]) -> html.Div:
+    """The whole page, drawn per request: the user's language and the dashboards they may open."""
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
-            navbar(),
+            navbar(dashboards),
             dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3"), fluid="xxl", className="flex-grow-1"),
             footer(),
         ],
@@ -27,7 +29,7 @@ def app_layout() -> html.Div:
     )
 
 
-def navbar() -> dbc.Navbar:
+def navbar(dashboards: list[Dashboard]) -> dbc.Navbar:
     links = [
         dbc.NavItem(
             dcc.Link(
@@ -36,7 +38,7 @@ def navbar() -> dbc.Navbar:
                 className="nav-link",
             )
         )
-        for d in DASHBOARDS
+        for d in dashboards
     ]
     return dbc.Navbar(
         dbc.Container(
@@ -48,7 +50,12 @@ def navbar() -> dbc.Navbar:
                 ),
                 dbc.NavbarToggler(id="navbar-toggler", className="border-0"),
                 dbc.Collapse(
-                    [dbc.Nav(links, navbar=True, className="me-auto"), language_switch()],
+                    [
+                        dbc.Nav(links, navbar=True, className="me-auto"),
+                        html.Div(
+                            [language_switch(), user_menu()], className="d-flex gap-3 align-items-center"
+                        ),
+                    ],
                     id="navbar-collapse",
                     navbar=True,
                 ),
@@ -82,7 +89,31 @@ def language_switch() -> html.Div:
     )
 
 
-def home() -> html.Div:
+def user_menu() -> html.Form | html.Div:
+    """Who is logged in, and a logout button (a POST with a CSRF token)."""
+    if not current_user.is_authenticated:
+        return html.Div()
+    return html.Form(
+        [
+            html.Span(
+                [html.I(className="bi bi-person-circle me-1"), current_user.username],
+                className="text-light small",
+                title=_("Role: {role}").format(role=current_user.role),
+            ),
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf(), id="logout-csrf"),
+            html.Button(
+                [html.I(className="bi bi-box-arrow-right me-1"), _("Log out")],
+                type="submit",
+                className="btn btn-sm btn-outline-light",
+            ),
+        ],
+        method="POST",
+        action=get_relative_path("/logout"),
+        className="d-flex gap-2 align-items-center mb-0 user-menu",
+    )
+
+
+def home(dashboards: list[Dashboard]) -> html.Div:
     cards = [
         dbc.Col(
             dcc.Link(
@@ -104,8 +135,10 @@ def home() -> html.Div:
             xl=4,
             className="mb-3",
         )
-        for d in DASHBOARDS
+        for d in dashboards
     ]
+    if not dashboards:
+        cards = [html.P(_("Your role does not open any dashboard yet: ask an administrator."))]
     return html.Div(
         [
             html.H1(_("Dashboards"), className="h3"),
@@ -120,6 +153,18 @@ def not_found(path: str) -> html.Div:
         [
             html.H1(_("Page not found"), className="h3"),
             html.P(_("There is no dashboard at this address."), className="text-secondary"),
+            dcc.Link(_("Back to the dashboards"), href=get_relative_path("/")),
+        ],
+        className="py-5 text-center",
+    )
+
+
+def forbidden() -> html.Div:
+    return html.Div(
+        [
+            html.I(className="bi bi-shield-lock display-5 text-secondary"),
+            html.H1(_("Access denied"), className="h3 mt-3"),
+            html.P(_("Your role does not allow you to open this dashboard."), className="text-secondary"),
             dcc.Link(_("Back to the dashboards"), href=get_relative_path("/")),
         ],
         className="py-5 text-center",

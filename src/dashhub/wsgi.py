@@ -1,6 +1,13 @@
 """WSGI entry point for gunicorn: dashhub.wsgi:server."""
 
-from dashhub.app import create_app
+import sys
 
-app = create_app()
+from dashhub.app import create_app
+from dashhub.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as error:
+    print(f"dashhub: {error}", file=sys.stderr, flush=True)
+    sys.exit(3)  # gunicorn's "worker failed to boot": the master stops instead of retrying
 server = app.server

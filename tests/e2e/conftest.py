@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PASSWORDS, TEST_SECRET
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("DASHHUB_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -51,12 +53,22 @@ def live_server(tmp_path_factory) -> str:
     env = {
         **os.environ,
         "DASHHUB_PATHS__DATA_DIR": str(data_dir),
-        "DASHHUB_ENVIRONMENT": "development",
+        "DASHHUB_ENVIRONMENT": "production",
+        "DASHHUB_SECRET_KEY": TEST_SECRET,
+        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
         "GUNICORN_ACCESS_LOG": str(data_dir / "access.log"),
     }
     env.pop("DASHHUB_DATABASE_URL", None)
     subprocess.run(
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "dashhub", "users", "add", "viewer", "--role", "viewer", "--password-stdin"],
+        env=env,
+        input=PASSWORDS["viewer"] + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     log = (data_dir / "gunicorn.log").open("w")
@@ -111,11 +123,41 @@ def pytest_runtest_makereport(item, call):
         item.failed_call = report.failed
 
 
+def log_in(page, base: str, username: str, password: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+@pytest.fixture(scope="session")
+def viewer_session(browser, live_server, tmp_path_factory) -> str:
+    """Cookies of a logged-in viewer, saved once and reused by every page."""
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live_server, "viewer", PASSWORDS["viewer"])
+    path = tmp_path_factory.mktemp("browser") / "viewer.json"
+    context.storage_state(path=str(path))
+    context.close()
+    return str(path)
+
+
 @pytest.fixture
-def page(request, browser, live_server):
-    """A fresh browser page; the test fails on any console error or page error."""
-    width = getattr(request, "param", 1400)
-    context = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True)
+def anonymous_page(browser, live_server):
+    yield from _page(None, browser, live_server, 1400)
+
+
+@pytest.fixture
+def page(request, browser, live_server, viewer_session):
+    """A fresh page of a logged-in viewer; the test fails on any console error or page error."""
+    yield from _page(request, browser, live_server, getattr(request, "param", 1400), viewer_session)
+
+
+def _page(request, browser, live_server, width: int, storage_state: str | None = None):
+    context = browser.new_context(
+        viewport={"width": width, "height": 1000}, accept_downloads=True, storage_state=storage_state
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
@@ -124,13 +166,21 @@ def page(request, browser, live_server):
         lambda msg: errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
     )
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"HTTP {r.status} on {r.request.method} {r.url}") if r.status >= 400 else None
+        ),
+    )
     page.base_url = live_server
+    page.expected_errors = []  # substrings of errors a test provokes on purpose
     yield page
-    if getattr(request.node, "failed_call", False) or errors:
+    if request is not None and (getattr(request.node, "failed_call", False) or errors):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
-    assert errors == [], "browser console errors:\n" + "\n".join(errors)
+    unexpected = [e for e in errors if not any(allowed in e for allowed in page.expected_errors)]
+    assert unexpected == [], "browser console errors:\n" + "\n".join(unexpected)
 
 
 def pytest_collection_modifyitems(items):

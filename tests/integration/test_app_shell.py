@@ -9,7 +9,7 @@ import pytest
 
 from dashhub.app import create_app
 from dashhub.registry import DASHBOARDS
-from tests.conftest import load_demo, make_settings
+from tests.conftest import load_demo, logged_in, make_settings
 from tests.support import services
 from tests.support.dash_requests import page_body, post_sales, sales_outputs
 
@@ -69,7 +69,7 @@ def test_filesystem_cache_is_shared_by_two_app_processes(tmp_path, database_url)
     load_demo(settings.database_url)
     first, second = create_app(settings), create_app(settings)
     flt_args = (*EVERYTHING, "2024-02-01", "2024-02-29")
-    post_sales(first.server.test_client(), *flt_args)
+    assert post_sales(logged_in(first), *flt_args).status_code == 200
     from dashhub.callbacks.sales import filter_from_inputs
 
     services_b = second.server.extensions["dashhub"]
@@ -94,7 +94,7 @@ def test_redis_cache_serves_the_dashboard(tmp_path, database_url, redis_url):
         DASHHUB_CACHE__KEY_PREFIX=prefix,
     )
     load_demo(settings.database_url)
-    client = create_app(settings).server.test_client()
+    client = logged_in(create_app(settings))
     out = sales_outputs(post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31"))
     assert out["sales-trend"]["data"]
     connection = redis.Redis.from_url(redis_url)
@@ -111,7 +111,7 @@ def test_a_cache_that_is_down_degrades_to_computing(tmp_path, database_url, capl
         DASHHUB_CACHE__REDIS_URL=f"redis://127.0.0.1:{services.closed_port()}/0",
     )
     load_demo(settings.database_url)
-    client = create_app(settings).server.test_client()
+    client = logged_in(create_app(settings))
     with caplog.at_level(logging.WARNING, logger="dashhub"):
         response = post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31")
     assert response.status_code == 200
@@ -122,7 +122,7 @@ def test_a_cache_that_is_down_degrades_to_computing(tmp_path, database_url, capl
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_empty_database_shows_how_to_load_data(tmp_path, database_url):
     settings = make_settings(tmp_path, database_url)
-    client = create_app(settings).server.test_client()
+    client = logged_in(create_app(settings))
     page = json.dumps(
         client.post("/_dash-update-component", json=page_body("/sales")).get_json(), ensure_ascii=False
     )

@@ -25,13 +25,22 @@ AXIS_STYLE = {
 
 def base_layout(title: str, locale: str = "fr", **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        # Title at the very top, legend between it and the plot: they never overlap, even at 375 px.
+        "title": {
+            "text": title,
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 0.985,
+            "yanchor": "top",
+            "yref": "container",
+            "font": {"size": 16},
+        },
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "colorway": list(PALETTE),
-        "margin": {"l": 56, "r": 16, "t": 56, "b": 48},
+        "margin": {"l": 56, "r": 16, "t": 96, "b": 48},
         "showlegend": True,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
         "separators": separators(locale),
     }

@@ -142,7 +142,7 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
             "ticktext": month_abbreviations(locale),
         },
         yaxis={"title": {"text": t("Sales (€)")}, "range": [0, y_max]},
-        margin={"l": 56, "r": 16, "t": 56, "b": 110},
+        margin={"l": 56, "r": 16, "t": 96, "b": 110},
         updatemenus=[
             {
                 "type": "buttons",

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from flask import Flask
 from sqlalchemy import Engine
 
+from dashhub.auth.audit import AuditLog
+from dashhub.auth.users import UserStore
+from dashhub.auth.web import Access
 from dashhub.config import Settings
 from dashhub.db import make_engine
 from dashhub.services.cache import QueryCache
@@ -18,6 +21,9 @@ class Services:
     settings: Settings
     engine: Engine
     cache: QueryCache
+    users: UserStore
+    audit: AuditLog
+    access: Access
     sales: SalesService
 
     @property
@@ -33,4 +39,12 @@ class Services:
             pool_size=settings.database.pool_size,
         )
         cache = QueryCache(server, settings)
-        return cls(settings, engine, cache, SalesService(engine, cache))
+        return cls(
+            settings=settings,
+            engine=engine,
+            cache=cache,
+            users=UserStore(engine, settings.auth),
+            audit=AuditLog(engine),
+            access=Access(settings),
+            sales=SalesService(engine, cache),
+        )

@@ -1,0 +1,1 @@
+"""Access control: users and roles, the login gate, permissions, audit trail, hardening."""

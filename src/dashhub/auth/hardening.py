@@ -1,0 +1,113 @@
+"""Production guards, cookie settings, request size limit and security headers (flask-talisman)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+from dash import Dash
+from flask import Flask, jsonify, request
+from flask_talisman import Talisman
+from werkzeug.exceptions import HTTPException
+
+from dashhub.auth.users import password_problem
+from dashhub.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+KNOWN_WEAK_SECRETS = frozenset({"", "changeme", "secret", "development-only-secret", "dev", "dashhub"})
+DEVELOPMENT_SECRET = "development-only-secret"
+
+
+def check_production(settings: Settings, environ: dict[str, str] | None = None) -> None:
+    """Refuse unsafe settings unless environment is development; one message lists them all."""
+    if settings.environment == "development":
+        return
+    environ = dict(os.environ if environ is None else environ)
+    problems = []
+    if settings.server.debug:
+        problems.append("server.debug is true (it shows source code and tracebacks to any visitor)")
+    secret = settings.server.secret_key
+    if secret in KNOWN_WEAK_SECRETS or len(secret) < 32:
+        problems.append(
+            "server.secret_key is empty, a default or shorter than 32 characters: set DASHHUB_SECRET_KEY "
+            "to a random value, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    admin_password = environ.get("DASHHUB_ADMIN_PASSWORD")
+    if admin_password is not None:
+        problem = password_problem(admin_password, "admin", settings.auth.min_password_length)
+        if problem:
+            problems.append(f"DASHHUB_ADMIN_PASSWORD is weak: {problem}")
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(
+            f"refusing to start in production:\n{listed}\n"
+            "(set environment: development, or DASHHUB_ENVIRONMENT=development, for local work only)"
+        )
+
+
+def configure_server(server: Flask, settings: Settings) -> None:
+    secret = settings.server.secret_key or DEVELOPMENT_SECRET
+    server.config.update(
+        SECRET_KEY=secret,
+        MAX_CONTENT_LENGTH=int(settings.server.max_request_mb * 1024 * 1024),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.server.session_hours),
+        SESSION_COOKIE_NAME="dashhub_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.server.https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.server.https,
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by the app's own forms; Dash callbacks are JSON-only
+    )
+
+    @server.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """Short JSON for API and callback requests; never a traceback."""
+        if request.path.startswith(("/_dash", "/api", "/export")) or request.is_json:
+            return jsonify(error=error.description), error.code
+        return error
+
+    @server.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        # Our callbacks turn their own failures into CallbackFailed (an HTTPException), so what
+        # reaches here from the callback route is Dash refusing a request it cannot parse.
+        if request.path.endswith("/_dash-update-component"):
+            log.warning("malformed callback request refused: %s: %s", type(error).__name__, error)
+            return jsonify(error="malformed callback request"), 400
+        log.exception("unexpected error on %s", request.path)
+        return jsonify(error="internal error; the administrators have been told"), 500
+
+
+def content_security_policy(app: Dash) -> dict:
+    """CSP that Dash works under: its inline scripts by hash, plotly's injected styles allowed."""
+    return {
+        "default-src": "'self'",
+        "script-src": ["'self'", *app.csp_hashes()],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+
+
+def install_headers(app: Dash, settings: Settings) -> None:
+    """Security headers on every response; call after every callback is registered."""
+    Talisman(
+        app.server,
+        force_https=False,  # TLS ends at nginx; it redirects
+        strict_transport_security=settings.server.https,
+        session_cookie_secure=settings.server.https,
+        session_cookie_http_only=True,
+        content_security_policy=content_security_policy(app),
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        x_content_type_options=True,
+    )

@@ -1,0 +1,196 @@
+"""Users stored in the database, with scrypt password hashes, roles and login lockout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask_login import UserMixin
+from sqlalchemy import Engine, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from dashhub.config import ROLES, AuthConfig
+from dashhub.db import users
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "passw0rd",
+        "password123",
+        "123456789012",
+        "azertyuiop",
+        "qwertyuiop",
+        "administrator",
+        "changeme",
+        "letmein",
+        "welcome",
+        "dashhub",
+        "motdepasse",
+    }
+)
+
+
+class UserError(ValueError):
+    """A user change that cannot be made; the message says why."""
+
+
+@dataclass(frozen=True)
+class User(UserMixin):
+    id: int
+    username: str
+    role: str
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    locked_until: dt.datetime | None = None
+
+
+def password_problem(password: str, username: str = "", min_length: int = 12) -> str | None:
+    """Why password is too weak, or None when it is acceptable."""
+    if len(password) < min_length:
+        return f"it must have at least {min_length} characters"
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or any(lowered.startswith(c) for c in COMMON_PASSWORDS):
+        return "it is a well-known password"
+    if username and username.lower() in lowered:
+        return "it contains the user name"
+    if len(set(password)) < 6:
+        return "it repeats too few different characters"
+    return None
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite returns naive datetimes: they were stored in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class UserStore:
+    """The one place that reads and writes users."""
+
+    # Checked against when the user does not exist, so that both cases take the same time.
+    _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+    def __init__(self, engine: Engine, config: AuthConfig) -> None:
+        self._engine = engine
+        self._config = config
+
+    def add(self, username: str, role: str, password: str) -> User:
+        self._check_username(username)
+        self._check_role(role)
+        self._check_password(password, username)
+        with self._engine.begin() as conn:
+            if conn.scalar(select(users.c.id).where(users.c.username == username)) is not None:
+                raise UserError(f"user {username!r} already exists")
+            new_id = conn.execute(
+                users.insert().values(
+                    username=username,
+                    password_hash=generate_password_hash(password),
+                    role=role,
+                    active=True,
+                    failed_logins=0,
+                    created_at=_now(),
+                )
+            ).inserted_primary_key[0]
+        return User(int(new_id), username, role)
+
+    def set_password(self, username: str, password: str) -> None:
+        self._check_password(password, username)
+        self._update(
+            username, password_hash=generate_password_hash(password), failed_logins=0, locked_until=None
+        )
+
+    def set_role(self, username: str, role: str) -> None:
+        self._check_role(role)
+        self._update(username, role=role)
+
+    def set_active(self, username: str, active: bool) -> None:
+        self._update(username, active=active)
+
+    def exists(self, username: str) -> bool:
+        with self._engine.connect() as conn:
+            return conn.scalar(select(users.c.id).where(users.c.username == username)) is not None
+
+    def get(self, user_id: int) -> User | None:
+        """The active user with this id (what the session refers to)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(users.c.id, users.c.username, users.c.role).where(
+                    users.c.id == user_id, users.c.active.is_(True)
+                )
+            ).first()
+        return User(int(row.id), row.username, row.role) if row else None
+
+    def all(self) -> list[tuple[str, str, bool]]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(users.c.username, users.c.role, users.c.active).order_by(users.c.username)
+            )
+            return [(r.username, r.role, bool(r.active)) for r in rows]
+
+    def authenticate(self, username: str, password: str) -> LoginResult:
+        """Check a login; count failures and lock the account after too many in a row."""
+        now = _now()
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                select(users).where(users.c.username == username, users.c.active.is_(True))
+            ).first()
+            if row is None:
+                check_password_hash(self._DUMMY_HASH, password)
+                return LoginResult(None)
+            locked_until = _aware(row.locked_until)
+            if locked_until is not None and locked_until > now:
+                return LoginResult(None, locked_until)
+            if check_password_hash(row.password_hash, password):
+                conn.execute(
+                    update(users).where(users.c.id == row.id).values(failed_logins=0, locked_until=None)
+                )
+                return LoginResult(User(int(row.id), row.username, row.role))
+            failures = (row.failed_logins or 0) + 1
+            values: dict = {"failed_logins": failures}
+            if failures >= self._config.max_failed_logins:
+                values = {
+                    "failed_logins": 0,
+                    "locked_until": now + dt.timedelta(minutes=self._config.lockout_minutes),
+                }
+            conn.execute(update(users).where(users.c.id == row.id).values(**values))
+            return LoginResult(None, values.get("locked_until"))
+
+    def _update(self, username: str, **values) -> None:
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(users).where(users.c.username == username).values(**values)
+            ).rowcount
+        if not changed:
+            raise UserError(f"no user named {username!r}")
+
+    def _check_username(self, username: str) -> None:
+        if not USERNAME.match(username):
+            raise UserError("a user name has 1 to 64 letters, digits or . _ - @")
+
+    @staticmethod
+    def _check_role(role: str) -> None:
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+
+    def _check_password(self, password: str, username: str) -> None:
+        problem = password_problem(password, username, self._config.min_password_length)
+        if problem:
+            raise UserError(f"password refused: {problem}")

@@ -1,0 +1,190 @@
+"""The login gate in front of every route, the login and logout pages, and permission checks."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlsplit
+
+from flask import Flask, Response, jsonify, redirect, render_template, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.exceptions import Forbidden, HTTPException
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from dashhub import __version__
+from dashhub.auth.audit import AuditLog
+from dashhub.auth.users import User, UserStore
+from dashhub.config import Settings
+from dashhub.i18n import LOCALES, current_locale
+from dashhub.i18n import gettext as _
+from dashhub.registry import DASHBOARDS, Dashboard, allowed_roles, by_key
+
+log = logging.getLogger(__name__)
+
+# The only paths served without a session. Decided from the path alone, never from the body.
+PUBLIC_PATHS = frozenset({"/login", "/health", "/ready", "/_favicon.ico"})
+PUBLIC_ASSETS = frozenset(
+    {
+        "/assets/bootstrap.min.css",
+        "/assets/bootstrap-icons.min.css",
+        "/assets/dashhub.css",
+        "/assets/fonts/bootstrap-icons.woff2",
+    }
+)
+LOCALE_PATHS = tuple(f"/locale/{code}" for code in LOCALES)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+
+
+class LogoutForm(FlaskForm):
+    pass
+
+
+class Access:
+    """Who may open what: the registry's defaults, overridden by auth.permissions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._permissions = settings.auth.permissions
+
+    def can_open(self, user, dashboard: Dashboard) -> bool:
+        return bool(getattr(user, "is_authenticated", False)) and user.role in allowed_roles(
+            dashboard, self._permissions
+        )
+
+    def visible(self, user) -> list[Dashboard]:
+        return [d for d in DASHBOARDS if self.can_open(user, d)]
+
+    def require(self, key: str) -> User:
+        """The current user, if they may open dashboard key; else 403 (logged)."""
+        if not self.can_open(current_user, by_key(key)):
+            log.warning("refused %s to %s", key, getattr(current_user, "username", "anonymous"))
+            raise Forbidden(_("You are not allowed to see this dashboard."))
+        return current_user
+
+
+def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog, limiter: Limiter) -> None:
+    """Sessions, the gate, /login and /logout on server."""
+    prefix = settings.server.url_prefix.rstrip("/")
+    manager = LoginManager(server)
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return store.get(int(user_id)) if user_id.isdigit() else None
+
+    @server.before_request
+    def gate():
+        path = request.path.removeprefix(prefix) if prefix else request.path
+        if path in PUBLIC_PATHS or path in PUBLIC_ASSETS or path in LOCALE_PATHS:
+            return None
+        if current_user.is_authenticated:
+            return None
+        if (
+            request.method == "GET"
+            and not path.startswith("/_dash")
+            and "text/html" in request.headers.get("Accept", "")
+        ):
+            return redirect(f"{prefix}/login?next={_quote(request.full_path.rstrip('?'))}")
+        return jsonify(error=_("Log in first.")), 401
+
+    def page(form: LoginForm, message: str | None = None, kind: str = "danger", status: int = 200):
+        html = render_template(
+            "login.html",
+            form=form,
+            message=message,
+            message_kind=kind,
+            prefix=prefix,
+            locale=current_locale(),
+            locales=LOCALES,
+            version=__version__,
+            _=_,
+        )
+        return Response(html, status=status, mimetype="text/html")
+
+    @server.route(f"{prefix}/login", methods=["GET", "POST"])
+    @limiter.limit(
+        settings.auth.login_rate_limit,
+        methods=["POST"],
+        error_message="too many login attempts",
+    )
+    def login():
+        form = LoginForm()
+        if request.method == "GET":
+            form.next.data = request.args.get("next", "")
+            return page(form)
+        if not form.validate_on_submit():
+            return page(form, _("Please fill in your user name and password."), status=400)
+        result = store.authenticate(form.username.data, form.password.data)
+        if result.user is None:
+            audit.record("login_failed", username=form.username.data, locked=result.locked_until is not None)
+            if result.locked_until is not None:
+                until = result.locked_until.astimezone().strftime("%H:%M")
+                message = _("Too many failed attempts: this account is locked until {time}.").format(
+                    time=until
+                )
+                return page(form, message, status=429)
+            return page(form, _("Wrong user name or password."), status=401)
+        session.clear()
+        session.permanent = True
+        login_user(result.user)
+        audit.record("login", username=result.user.username, role=result.user.role)
+        return redirect(_safe_next(form.next.data, prefix))
+
+    @server.route(f"{prefix}/logout", methods=["POST"])
+    def logout():
+        form = LogoutForm()
+        if not form.validate_on_submit():
+            return jsonify(error=_("Invalid or expired form: reload the page.")), 400
+        audit.record("logout")
+        logout_user()
+        session.clear()
+        return redirect(f"{prefix}/login")
+
+    @server.errorhandler(429)
+    def too_many(error: HTTPException):
+        if request.path.endswith("/login"):
+            message = _("Too many login attempts from your address: wait a minute and try again.")
+            return page(LoginForm(), message, status=429)
+        return jsonify(error=str(error.description)), 429
+
+
+def _quote(path: str) -> str:
+    return quote(path, safe="")
+
+
+def _safe_next(target: str | None, prefix: str) -> str:
+    """A same-site path to go to after login; anything else goes home."""
+    home = f"{prefix}/"
+    if not target:
+        return home
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
+        return home
+    return target
+
+
+def make_limiter(server: Flask, settings: Settings) -> Limiter:
+    """Flask-Limiter, storing counts in Redis when the cache is Redis (shared by every worker)."""
+    storage = settings.cache.redis_url if settings.cache.type == "redis" else "memory://"
+    return Limiter(
+        get_remote_address,
+        app=server,
+        storage_uri=storage,
+        default_limits=[],
+        headers_enabled=False,
+        swallow_errors=True,
+        key_prefix=settings.cache.key_prefix + "limits",
+    )
