@@ -8,8 +8,10 @@ from importlib.resources import files
 from urllib.parse import urlsplit
 
 from dash import Dash, Input, Output, State
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, jsonify, redirect, request
 from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashhub.auth import web as auth_web
 from dashhub.auth.callbacks import secure_callback
@@ -113,6 +115,15 @@ def _register_routes(server: Flask, services: Services) -> None:
     def health() -> Response:
         return Response("OK", mimetype="text/plain")
 
+    @server.route(f"{prefix}/ready")
+    def ready() -> tuple[Response, int]:
+        """Readiness: one entry per dependency; 503 when one is down."""
+        checks = {"database": _database_answers(services), "cache": services.cache.ping()}
+        body = {name: "ok" if up else "down" for name, up in checks.items()}
+        return jsonify(status="ok" if all(checks.values()) else "down", checks=body), (
+            200 if all(checks.values()) else 503
+        )
+
     @server.route(f"{prefix}/locale/<code>")
     def choose_locale(code: str) -> Response:
         response = redirect(_same_site_return_path(prefix))
@@ -121,6 +132,16 @@ def _register_routes(server: Flask, services: Services) -> None:
                 LOCALE_COOKIE, code, max_age=LOCALE_COOKIE_MAX_AGE, httponly=True, samesite="Lax"
             )
         return response
+
+
+def _database_answers(services: Services) -> bool:
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError as exc:
+        log.warning("readiness: database down: %s", exc)
+        return False
 
 
 def _same_site_return_path(prefix: str) -> str:

@@ -65,9 +65,21 @@ class QueryCache:
         self._last_warning = 0.0
 
     @staticmethod
-    def key(dataset: str, version: int, query: str, args: tuple[Any, ...]) -> str:
+    def key(dataset: str, version: int, query: str, args: tuple[Any, ...], scope: str = "all") -> str:
+        """The key of a query's answer. scope names who may read it (restricted data sets pass
+        the caller's access scope), so that an answer is never served across scopes."""
         digest = hashlib.sha1(repr(args).encode()).hexdigest()[:20]
-        return f"{dataset}:v{version}:{query}:{digest}"
+        return f"{dataset}:{scope}:v{version}:{query}:{digest}"
+
+    def ping(self) -> bool:
+        """Whether the shared backend answers a write and a read."""
+        probe = "health:probe"
+        try:
+            self._cache.set(probe, 1, timeout=10)
+            return self._cache.get(probe) == 1
+        except Exception as exc:
+            self._warn("probe", exc)
+            return False
 
     def get_or_compute(self, key: str, compute: Callable[[], T]) -> T:
         """The cached value for key, or compute() (stored for next time when the cache works)."""
