@@ -34,6 +34,14 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         icon="graph-up-arrow",
         roles=("viewer", "analyst", "hr", "admin"),
     ),
+    Dashboard(
+        key="hr",
+        path="/hr",
+        title=N_("HR"),
+        description=N_("Employees: salaries, performance, satisfaction by age and experience."),
+        icon="people",
+        roles=("hr", "admin"),
+    ),
 )
 
 

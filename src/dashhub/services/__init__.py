@@ -13,6 +13,7 @@ from dashhub.auth.web import Access
 from dashhub.config import Settings
 from dashhub.db import make_engine
 from dashhub.services.cache import QueryCache
+from dashhub.services.employees import EmployeesService
 from dashhub.services.sales import SalesService
 
 
@@ -25,6 +26,7 @@ class Services:
     audit: AuditLog
     access: Access
     sales: SalesService
+    employees: EmployeesService
 
     @property
     def prefix(self) -> str:
@@ -47,4 +49,5 @@ class Services:
             audit=AuditLog(engine),
             access=Access(settings),
             sales=SalesService(engine, cache),
+            employees=EmployeesService(engine, cache),
         )

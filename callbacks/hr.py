@@ -1,0 +1,423 @@
+"""RH (/hr): filters and chart selections → KPIs, four figures, table pages, exports, URL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+
+import plotly.io as pio
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path
+from dash.exceptions import PreventUpdate
+from flask import Response, abort, request, stream_with_context
+
+from dashhub.auth.callbacks import secure_callback
+from dashhub.csvsafe import safe_cell
+from dashhub.figures import hr as figures
+from dashhub.i18n import current_locale, fmt_money, fmt_number
+from dashhub.i18n import gettext as _
+from dashhub.layouts import hr as view
+from dashhub.layouts.hr import IDS
+from dashhub.services import Services
+from dashhub.services.employees import (
+    AGE_LABELS,
+    COLUMNS,
+    EXP_LABELS,
+    HrData,
+    HrFilter,
+    HrOptions,
+    Selection,
+)
+from dashhub.urlstate import encode_search, parse_search
+from dashhub.validation import BadInput, choices
+
+FIGURE_BUILDERS = {
+    "salary": figures.salary_histogram,
+    "scatter": figures.performance_salary,
+    "departments": figures.performance_by_department,
+    "heatmap": figures.satisfaction_heatmap,
+}
+MAX_PAGE = 500
+MAX_LASSO_POINTS = 2000
+
+
+# --- filter state: URL ⇄ HrFilter ---
+
+
+def filter_from_query(query: dict[str, list[str]], options: HrOptions) -> HrFilter:
+    """The filter a URL asks for: unknown departments dropped, ranges clamped to the data."""
+    departments = query.get("department")
+    known = (
+        options.departments
+        if departments is None
+        else tuple(d for d in dict.fromkeys(departments) if d in options.departments)
+    )
+    return HrFilter(
+        known,
+        _range_from_text(query.get("experience"), options.experience),
+        _range_from_text(query.get("age"), options.age),
+    )
+
+
+def query_for(flt: HrFilter, options: HrOptions) -> str:
+    """The shortest query string for flt (what equals the default is left out)."""
+    return encode_search(
+        {
+            "department": None
+            if set(flt.departments) == set(options.departments)
+            else list(flt.departments) or ["-"],
+            "experience": None if flt.experience == options.experience else _range_text(flt.experience),
+            "age": None if flt.age == options.age else _range_text(flt.age),
+        }
+    )
+
+
+def _range_text(bounds: tuple[float, float]) -> str:
+    return "-".join(f"{b:g}" for b in bounds)
+
+
+def _range_from_text(values: list[str] | None, bounds: tuple[float, float]) -> tuple[float, float]:
+    if not values:
+        return bounds
+    try:
+        low, high = (float(part) for part in values[-1].split("-", 1))
+    except ValueError:
+        return bounds
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return bounds
+    low, high = sorted((low, high))
+    return max(low, bounds[0]), min(high, bounds[1])
+
+
+def _range_input(value, bounds: tuple[float, float], field: str) -> tuple[float, float]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    ):
+        raise BadInput(field, "expected [low, high]")
+    low, high = sorted(float(v) for v in value)
+    if low < bounds[0] - 1e-9 or high > bounds[1] + 1e-9:
+        raise BadInput(field, "outside the data's range")
+    return low, high
+
+
+def _number(value, field: str) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise BadInput(field, "expected a number")
+    return float(value)
+
+
+def selection_from_store(data, options: HrOptions) -> Selection:
+    """The cross-filter kept in the browser's store, checked like any other input."""
+    if data in (None, {}):
+        return Selection()
+    if not isinstance(data, dict) or set(data) - {"department", "cell", "box", "lasso"}:
+        raise BadInput("selection", "unexpected shape")
+    department = data.get("department")
+    if department is not None and department not in options.departments:
+        raise BadInput("selection.department", "unknown department")
+    cell = data.get("cell")
+    if cell is not None:
+        if (
+            not isinstance(cell, list)
+            or len(cell) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in cell)
+            or not (0 <= cell[0] < len(AGE_LABELS) and 0 <= cell[1] < len(EXP_LABELS))
+        ):
+            raise BadInput("selection.cell", "expected [age band, experience band]")
+        cell = (cell[0], cell[1])
+    box = data.get("box")
+    if box is not None:
+        if not isinstance(box, list) or len(box) != 4:
+            raise BadInput("selection.box", "expected four numbers")
+        box = tuple(_number(v, "selection.box") for v in box)
+    lasso = data.get("lasso")
+    if lasso is not None:
+        if not isinstance(lasso, list) or not (3 <= len(lasso) <= MAX_LASSO_POINTS):
+            raise BadInput("selection.lasso", "expected 3 to 2000 points")
+        points = []
+        for point in lasso:
+            if not isinstance(point, list) or len(point) != 2:
+                raise BadInput("selection.lasso", "expected [x, y] points")
+            points.append((_number(point[0], "selection.lasso"), _number(point[1], "selection.lasso")))
+        lasso = tuple(points)
+    return Selection(department, cell, box, lasso)
+
+
+def filter_from_inputs(departments, experience, age, selection, options: HrOptions) -> HrFilter:
+    return HrFilter(
+        choices(departments, options.departments, "departments"),
+        _range_input(experience, options.experience, "experience"),
+        _range_input(age, options.age, "age"),
+        selection_from_store(selection, options),
+    )
+
+
+def next_selection(trigger: str | None, current: dict, bars_click, heat_click, scatter_selected) -> dict:
+    """The cross-filter after a click on a bar or a cell, a box or lasso, or the clear button."""
+    selection = dict(current or {})
+    if trigger == IDS.CLEAR_SELECTION:
+        return {}
+    if trigger == IDS.DEPARTMENT_BARS:
+        department = _clicked(bars_click, "x")
+        if selection.get("department") == department:
+            selection.pop("department")
+        else:
+            selection["department"] = department
+        return selection
+    if trigger == IDS.HEATMAP:
+        experience, age = _clicked(heat_click, "x"), _clicked(heat_click, "y")
+        if experience not in EXP_LABELS or age not in AGE_LABELS:
+            raise BadInput("heatmap click", "unknown cell")
+        cell = [AGE_LABELS.index(age), EXP_LABELS.index(experience)]
+        if selection.get("cell") == cell:
+            selection.pop("cell")
+        else:
+            selection["cell"] = cell
+        return selection
+    if trigger == IDS.SCATTER:
+        if not isinstance(scatter_selected, dict):
+            raise PreventUpdate  # a redraw cleared plotly's selection: keep ours until Clear
+        if isinstance(scatter_selected.get("range"), dict):
+            xr, yr = scatter_selected["range"].get("x"), scatter_selected["range"].get("y")
+            if not (isinstance(xr, list) and isinstance(yr, list) and len(xr) == 2 and len(yr) == 2):
+                raise BadInput("scatter selection", "expected x and y ranges")
+            selection.pop("lasso", None)
+            selection["box"] = sorted(xr) + sorted(yr)
+        elif isinstance(scatter_selected.get("lassoPoints"), dict):
+            xs, ys = scatter_selected["lassoPoints"].get("x"), scatter_selected["lassoPoints"].get("y")
+            if not (isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys)):
+                raise BadInput("scatter selection", "expected lasso points")
+            selection.pop("box", None)
+            selection["lasso"] = [list(p) for p in zip(xs, ys, strict=True)]
+        else:
+            raise PreventUpdate
+        return selection
+    raise PreventUpdate
+
+
+def _clicked(click, axis: str):
+    try:
+        return click["points"][0][axis]
+    except (TypeError, KeyError, IndexError):
+        raise BadInput("click", "expected a clicked point") from None
+
+
+# --- outputs ---
+
+
+def kpi_texts(data: HrData, locale: str) -> tuple[str, str, str, str]:
+    if data.count == 0:
+        return "0", "—", "—", "—"
+    return (
+        fmt_number(data.count, 0, locale),
+        fmt_money(data.mean_salary, locale),
+        f"{fmt_number(data.mean_performance, 1, locale)}/100",
+        f"{fmt_number(data.mean_satisfaction, 1, locale)}/10",
+    )
+
+
+def selection_text(selection: Selection, locale: str) -> str:
+    if not selection.active:
+        return _(
+            "Tip: click a bar or a heatmap cell, or draw a box on the scatter plot, to narrow every chart."
+        )
+    parts = []
+    if selection.department:
+        parts.append(_("department {name}").format(name=selection.department))
+    if selection.cell:
+        age, exp = AGE_LABELS[selection.cell[0]], EXP_LABELS[selection.cell[1]]
+        parts.append(_("age {age} × experience {experience}").format(age=age, experience=exp))
+    if selection.box:
+        x0, x1, y0, y1 = selection.box
+        parts.append(
+            _("performance {low}–{high}, salary {low_salary}–{high_salary}").format(
+                low=fmt_number(x0, 0, locale),
+                high=fmt_number(x1, 0, locale),
+                low_salary=fmt_money(y0, locale),
+                high_salary=fmt_money(y1, locale),
+            )
+        )
+    if selection.lasso:
+        parts.append(_("lasso on the scatter plot"))
+    return _("Chart selection: {parts}").format(parts=" · ".join(parts))
+
+
+def export_query(search: str, selection: dict) -> str:
+    """The page's query plus the chart selection, for the export links."""
+    if not selection:
+        return search
+    sel = encode_search({"sel": json.dumps(selection, separators=(",", ":"))})[1:]
+    return (search + "&" if search else "?") + sel
+
+
+def _filter_from_request(services: Services) -> HrFilter:
+    options = services.employees.options()
+    query = parse_search(request.query_string.decode("latin-1"))
+    flt = filter_from_query(query, options)
+    raw = query.get("sel")
+    if raw:
+        try:
+            data = json.loads(raw[-1])
+        except ValueError:
+            raise BadInput("sel", "not JSON") from None
+        flt = HrFilter(flt.departments, flt.experience, flt.age, selection_from_store(data, options))
+    return flt
+
+
+def page(services: Services, search: str) -> object:
+    options = services.employees.options()
+    services.audit.record("hr_access", dashboard="hr", query=search)
+    return view.layout(options, filter_from_query(parse_search(search), options), current_locale())
+
+
+def register(app: Dash, services: Services) -> None:
+    employees = services.employees
+    callback = secure_callback(app, services.access, "hr")
+
+    @callback(
+        Output(IDS.SELECTION, "data"),
+        Input(IDS.DEPARTMENT_BARS, "clickData"),
+        Input(IDS.HEATMAP, "clickData"),
+        Input(IDS.SCATTER, "selectedData"),
+        Input(IDS.CLEAR_SELECTION, "n_clicks"),
+        State(IDS.SELECTION, "data"),
+        prevent_initial_call=True,
+    )
+    def update_selection(bars_click, heat_click, scatter_selected, _clear, current):
+        if current not in (None, {}) and not isinstance(current, dict):
+            raise BadInput("selection", "unexpected shape")
+        return next_selection(ctx.triggered_id, current, bars_click, heat_click, scatter_selected)
+
+    @callback(
+        Output(IDS.KPI_COUNT, "children"),
+        Output(IDS.KPI_SALARY, "children"),
+        Output(IDS.KPI_PERFORMANCE, "children"),
+        Output(IDS.KPI_SATISFACTION, "children"),
+        Output(IDS.SALARY, "figure"),
+        Output(IDS.SCATTER, "figure"),
+        Output(IDS.DEPARTMENT_BARS, "figure"),
+        Output(IDS.HEATMAP, "figure"),
+        Output(IDS.SALARY_HTML, "href"),
+        Output(IDS.SCATTER_HTML, "href"),
+        Output(IDS.DEPARTMENT_BARS_HTML, "href"),
+        Output(IDS.HEATMAP_HTML, "href"),
+        Output(IDS.CSV, "href"),
+        Output(IDS.SELECTION_TEXT, "children"),
+        Output(IDS.CLEAR_SELECTION, "disabled"),
+        Output(IDS.QUERY, "data"),
+        Output("url", "search"),
+        Input(IDS.DEPARTMENTS, "value"),
+        Input(IDS.EXPERIENCE, "value"),
+        Input(IDS.AGE, "value"),
+        Input(IDS.SELECTION, "data"),
+    )
+    def update_hr(departments, experience, age, selection):
+        options = employees.options()
+        flt = filter_from_inputs(departments, experience, age, selection, options)
+        locale = current_locale()
+        data = employees.dashboard(flt)
+        search = query_for(flt, options)
+        exports = export_query(search, selection or {})
+        chart_links = [get_relative_path(f"/export/hr/{chart}.html") + exports for chart in FIGURE_BUILDERS]
+        return (
+            *kpi_texts(data, locale),
+            *(build(data, locale) for build in FIGURE_BUILDERS.values()),
+            *chart_links,
+            get_relative_path("/export/hr.csv") + exports,
+            selection_text(flt.selection, locale),
+            not flt.selection.active,
+            exports,
+            search,
+        )
+
+    @callback(
+        Output(IDS.TABLE, "getRowsResponse"),
+        Input(IDS.TABLE, "getRowsRequest"),
+        State(IDS.DEPARTMENTS, "value"),
+        State(IDS.EXPERIENCE, "value"),
+        State(IDS.AGE, "value"),
+        State(IDS.SELECTION, "data"),
+    )
+    def table_page(grid_request, departments, experience, age, selection):
+        if grid_request is None:
+            raise PreventUpdate
+        start, end, sort = _grid_request(grid_request)
+        flt = filter_from_inputs(departments, experience, age, selection, employees.options())
+        rows, total = employees.rows(flt, start, end, sort)
+        return {"rowData": rows, "rowCount": total}
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashhub", function_name="refreshGrid"),
+        Output(IDS.TABLE_REFRESHED, "data"),
+        Input(IDS.QUERY, "data"),
+        State(IDS.TABLE, "id"),
+        prevent_initial_call=True,
+    )
+
+    server = app.server
+
+    @server.route(f"{services.prefix}/export/hr/<chart>.html", endpoint="export_hr_chart")
+    def export_chart(chart: str) -> Response:
+        services.access.require("hr")
+        if chart not in FIGURE_BUILDERS:
+            abort(404)
+        flt = _filter_from_request(services)
+        figure = FIGURE_BUILDERS[chart](employees.dashboard(flt), current_locale())
+        services.audit.record("export", dashboard="hr", format="html", chart=chart)
+        html = pio.to_html(figure, include_plotlyjs=True, full_html=True, validate=False)
+        return _attachment(html, f"rh-{chart}.html", "text/html; charset=utf-8")
+
+    @server.route(f"{services.prefix}/export/hr.csv", endpoint="export_hr_csv")
+    def export_csv() -> Response:
+        services.access.require("hr")
+        flt = _filter_from_request(services)
+        services.audit.record(
+            "export", dashboard="hr", format="csv", query=request.query_string.decode("latin-1")
+        )
+        return _attachment(
+            stream_with_context(_csv_lines(employees.iter_rows(flt))), "rh.csv", "text/csv; charset=utf-8"
+        )
+
+
+def _grid_request(grid_request) -> tuple[int, int, list[tuple[str, bool]]]:
+    if not isinstance(grid_request, dict):
+        raise BadInput("table request", "unexpected shape")
+    start, end = grid_request.get("startRow"), grid_request.get("endRow")
+    if not (
+        isinstance(start, int) and isinstance(end, int) and 0 <= start <= end and end - start <= MAX_PAGE
+    ):
+        raise BadInput("table request", "bad row range")
+    sort = []
+    for item in grid_request.get("sortModel") or []:
+        if (
+            not isinstance(item, dict)
+            or item.get("colId") not in COLUMNS
+            or item.get("sort") not in ("asc", "desc")
+        ):
+            raise BadInput("table request", "bad sort")
+        sort.append((item["colId"], item["sort"] == "desc"))
+    return start, end, sort[:3]
+
+
+def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([safe_cell(row[c]) if isinstance(row[c], str) else row[c] for c in COLUMNS])
+        if count % 5000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _attachment(body, filename: str, mimetype: str) -> Response:
+    response = Response(body, content_type=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

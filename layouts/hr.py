@@ -1,0 +1,235 @@
+"""RH (/hr): filters, KPI cards, the seed's four HR charts, cross-filtering and the employee table."""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, get_relative_path, html
+
+from dashhub.i18n import gettext as _
+from dashhub.layouts.common import chart_card, dropdown_labels, empty_state, kpi_card
+from dashhub.services.employees import HrFilter, HrOptions
+
+
+class IDS:
+    DEPARTMENTS = "hr-department-filter"
+    EXPERIENCE = "hr-experience"
+    AGE = "hr-age"
+    SELECTION = "hr-selection"
+    SELECTION_TEXT = "hr-selection-text"
+    CLEAR_SELECTION = "hr-clear-selection"
+    KPI_COUNT = "hr-kpi-count"
+    KPI_SALARY = "hr-kpi-salary"
+    KPI_PERFORMANCE = "hr-kpi-performance"
+    KPI_SATISFACTION = "hr-kpi-satisfaction"
+    SALARY = "hr-salary"
+    SCATTER = "hr-scatter"
+    DEPARTMENT_BARS = "hr-departments"
+    HEATMAP = "hr-heatmap"
+    SALARY_HTML = "hr-salary-html"
+    SCATTER_HTML = "hr-scatter-html"
+    DEPARTMENT_BARS_HTML = "hr-departments-html"
+    HEATMAP_HTML = "hr-heatmap-html"
+    TABLE = "hr-table"
+    TABLE_REFRESHED = "hr-table-refreshed"
+    CSV = "hr-csv"
+    QUERY = "hr-query"
+
+
+def layout(options: HrOptions, flt: HrFilter, locale: str) -> html.Div:
+    if options.empty:
+        return html.Div(
+            [
+                html.H1(_("Interactive HR dashboard"), className="h3 mb-3"),
+                empty_state(
+                    _("No employee data yet"),
+                    _("Load a CSV file with: dashhub load employees FILE.csv (or dashhub init --demo)."),
+                ),
+            ]
+        )
+    return html.Div(
+        [
+            html.H1(_("Interactive HR dashboard"), className="h3 mb-1"),
+            html.P(
+                _("Employees by department, age and experience: filters and chart selections update all."),
+                className="text-secondary mb-3",
+            ),
+            _filters(options, flt),
+            dcc.Store(id=IDS.SELECTION, data={}),
+            dcc.Store(id=IDS.QUERY, data=""),
+            dcc.Store(id=IDS.TABLE_REFRESHED),
+            html.Div(
+                [
+                    html.Span(id=IDS.SELECTION_TEXT, className="small text-secondary"),
+                    dbc.Button(
+                        [html.I(className="bi bi-x-circle me-1"), _("Clear chart selection")],
+                        id=IDS.CLEAR_SELECTION,
+                        color="secondary",
+                        outline=True,
+                        size="sm",
+                        disabled=True,
+                    ),
+                ],
+                className="d-flex gap-3 align-items-center mb-3 flex-wrap",
+            ),
+            dbc.Row(
+                [
+                    kpi_card(IDS.KPI_COUNT, _("Employees"), "people"),
+                    kpi_card(IDS.KPI_SALARY, _("Mean salary"), "cash-coin"),
+                    kpi_card(IDS.KPI_PERFORMANCE, _("Mean performance"), "speedometer2"),
+                    kpi_card(IDS.KPI_SATISFACTION, _("Mean satisfaction"), "emoji-smile"),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(chart_card(IDS.SALARY, IDS.SALARY_HTML, "rh-salaires", locale), lg=6),
+                    dbc.Col(
+                        chart_card(IDS.SCATTER, IDS.SCATTER_HTML, "rh-performance-salaire", locale), lg=6
+                    ),
+                    dbc.Col(
+                        chart_card(
+                            IDS.DEPARTMENT_BARS,
+                            IDS.DEPARTMENT_BARS_HTML,
+                            "rh-performance-departement",
+                            locale,
+                        ),
+                        lg=6,
+                    ),
+                    dbc.Col(chart_card(IDS.HEATMAP, IDS.HEATMAP_HTML, "rh-satisfaction", locale), lg=6),
+                ]
+            ),
+            html.H2(_("Employees"), className="h5 mt-2"),
+            dag.AgGrid(
+                id=IDS.TABLE,
+                rowModelType="infinite",
+                columnDefs=_columns(),
+                defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 110},
+                columnSize="responsiveSizeToFit",
+                dashGridOptions={
+                    "pagination": True,
+                    "paginationPageSize": 20,
+                    "paginationPageSizeSelector": False,
+                    "cacheBlockSize": 20,
+                    "maxBlocksInCache": 10,
+                    "localeText": _grid_texts(),
+                },
+                style={"height": "640px"},
+                className="ag-theme-alpine mb-4",
+            ),
+        ]
+    )
+
+
+def _columns() -> list[dict]:
+    number = {"type": "numericColumn"}
+    return [
+        {"field": "employee_id", "headerName": _("ID"), **number},
+        {"field": "department", "headerName": _("Department")},
+        {"field": "age", "headerName": _("Age"), **number},
+        {"field": "experience_years", "headerName": _("Experience (years)"), **number},
+        {"field": "salary", "headerName": _("Salary (€)"), **number},
+        {"field": "performance", "headerName": _("Performance"), **number},
+        {"field": "satisfaction", "headerName": _("Satisfaction"), **number},
+    ]
+
+
+def _grid_texts() -> dict[str, str]:
+    return {
+        "page": _("Page"),
+        "of": _("of"),
+        "to": _("to"),
+        "more": _("more"),
+        "firstPage": _("First page"),
+        "lastPage": _("Last page"),
+        "nextPage": _("Next page"),
+        "previousPage": _("Previous page"),
+        "loadingOoo": _("Loading…"),
+        "noRowsToShow": _("No employee matches these filters."),
+    }
+
+
+def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
+    exp_max = options.experience[1]
+    age_min, age_max = options.age
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Departments"), html_for=IDS.DEPARTMENTS),
+                            dcc.Dropdown(
+                                id=IDS.DEPARTMENTS,
+                                options=list(options.departments),
+                                value=list(flt.departments),
+                                multi=True,
+                                labels=dropdown_labels(),
+                                placeholder=_("Choose one or more departments"),
+                            ),
+                        ],
+                        md=12,
+                        xl=4,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Experience (years)"), html_for=IDS.EXPERIENCE),
+                            dcc.RangeSlider(
+                                id=IDS.EXPERIENCE,
+                                min=0,
+                                max=exp_max,
+                                step=1,
+                                value=list(flt.experience),
+                                marks=None,
+                                allowCross=False,
+                                tooltip={"placement": "bottom", "always_visible": True},
+                            ),
+                        ],
+                        md=6,
+                        xl=3,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Age"), html_for=IDS.AGE),
+                            dcc.RangeSlider(
+                                id=IDS.AGE,
+                                min=age_min,
+                                max=age_max,
+                                step=1,
+                                value=list(flt.age),
+                                marks=None,
+                                allowCross=False,
+                                tooltip={"placement": "bottom", "always_visible": True},
+                            ),
+                        ],
+                        md=6,
+                        xl=3,
+                    ),
+                    dbc.Col(
+                        html.Div(
+                            [
+                                dcc.Link(
+                                    [html.I(className="bi bi-arrow-counterclockwise me-1"), _("Reset")],
+                                    href=get_relative_path("/hr"),
+                                    refresh=True,
+                                    className="btn btn-outline-secondary btn-sm",
+                                ),
+                                html.A(
+                                    [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
+                                    id=IDS.CSV,
+                                    href="#",
+                                    className="btn btn-outline-primary btn-sm",
+                                ),
+                            ],
+                            className="d-flex gap-2 align-items-end h-100 pb-1 flex-wrap",
+                        ),
+                        md=12,
+                        xl=2,
+                    ),
+                ],
+                className="g-3",
+            ),
+            className="pb-2",
+        ),
+        className="mb-3 filter-card",
+    )

@@ -1,0 +1,207 @@
+"""RH through the Flask test client on a real database: every number against pandas on raw rows."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sqlalchemy import create_engine
+
+from dashhub.i18n import fmt_money, fmt_number
+from tests.conftest import login
+from tests.support.dash_requests import page_body, sales_outputs
+from tests.support.hr_requests import post_hr, selection_body, table_body
+
+ALL = ["Finance", "HR", "IT", "Marketing", "Sales"]
+AGE_BINS = [-np.inf, 25, 30, 35, 45, 55, np.inf]
+EXP_BINS = [-np.inf, 5, 10, 20, 30, np.inf]
+
+FILTERS = [
+    pytest.param(ALL, [0, 44], [21, 65], {}, id="everyone"),
+    pytest.param(["IT", "Sales"], [5, 20], [21, 65], {}, id="two-departments-mid-career"),
+    pytest.param(ALL, [0, 44], [30, 45], {"department": "Finance"}, id="age-window-and-bar-click"),
+    pytest.param(ALL, [0, 44], [21, 65], {"cell": [2, 3]}, id="heatmap-cell"),
+    pytest.param(ALL, [0, 44], [21, 65], {"box": [60, 80, 80000, 120000]}, id="scatter-box"),
+    pytest.param(["HR"], [40, 44], [21, 30], {}, id="nobody"),
+]
+
+
+@pytest.fixture
+def hr_client(demo_app):
+    client = demo_app.server.test_client()
+    assert login(client, "hr").status_code == 302
+    return client
+
+
+def raw(database_url: str) -> pd.DataFrame:
+    engine = create_engine(database_url)
+    frame = pd.read_sql("SELECT * FROM employees", engine)
+    engine.dispose()
+    return frame
+
+
+def select(frame, departments, experience, age, selection) -> pd.DataFrame:
+    rows = frame[
+        frame["department"].isin(departments)
+        & frame["experience_years"].between(*experience)
+        & frame["age"].between(*age)
+    ]
+    if "department" in selection:
+        rows = rows[rows["department"] == selection["department"]]
+    if "cell" in selection:
+        age_band = pd.cut(rows["age"], AGE_BINS, right=False, labels=False)
+        exp_band = pd.cut(rows["experience_years"], EXP_BINS, right=False, labels=False)
+        rows = rows[(age_band == selection["cell"][0]) & (exp_band == selection["cell"][1])]
+    if "box" in selection:
+        x0, x1, y0, y1 = selection["box"]
+        rows = rows[rows["performance"].between(x0, x1) & rows["salary"].between(y0, y1)]
+    return rows
+
+
+@pytest.mark.parametrize(("departments", "experience", "age", "selection"), FILTERS)
+def test_every_kpi_bar_ci_and_cell_matches_the_raw_rows(
+    hr_client, settings, departments, experience, age, selection
+):
+    response = post_hr(hr_client, departments, experience, age, selection)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    out = sales_outputs(response)
+    rows = select(raw(settings.database_url), departments, experience, age, selection)
+
+    if rows.empty:
+        assert out["hr-kpi-count"] == "0"
+        assert out["hr-kpi-salary"] == "—"
+        for chart in ("hr-salary", "hr-scatter", "hr-departments", "hr-heatmap"):
+            assert out[chart]["data"] == []
+            assert "Aucun employé" in out[chart]["layout"]["annotations"][0]["text"]
+        return
+
+    assert out["hr-kpi-count"] == fmt_number(len(rows), 0, "fr")
+    assert out["hr-kpi-salary"] == fmt_money(rows["salary"].mean(), "fr")
+    assert out["hr-kpi-performance"] == f"{fmt_number(rows['performance'].mean(), 1, 'fr')}/100"
+    assert out["hr-kpi-satisfaction"] == f"{fmt_number(rows['satisfaction'].mean(), 1, 'fr')}/10"
+
+    # histogram: every employee counted once, per department
+    histogram = out["hr-salary"]["data"]
+    assert {t["name"]: sum(t["y"]) for t in histogram} == rows.groupby("department").size().to_dict()
+
+    # bars: mean performance per department with a t-based 95 % interval, best first
+    bars = out["hr-departments"]["data"][0]
+    expected = []
+    for name, group in rows.groupby("department"):
+        n = len(group)
+        half = stats.t.ppf(0.975, n - 1) * group["performance"].std(ddof=1) / math.sqrt(n) if n > 1 else 0
+        expected.append((name, group["performance"].mean(), half, n))
+    expected.sort(key=lambda row: row[1], reverse=True)
+    assert bars["x"] == [row[0] for row in expected]
+    assert bars["y"] == pytest.approx([row[1] for row in expected], abs=0.006)
+    assert bars["error_y"]["array"] == pytest.approx([row[2] for row in expected], abs=0.006)
+    assert [c[0] for c in bars["customdata"]] == [row[3] for row in expected]
+
+    # heatmap: mean satisfaction per cell, empty cells empty (not zero), counts on hover
+    heat = out["hr-heatmap"]["data"][0]
+    age_band = pd.cut(rows["age"], AGE_BINS, right=False, labels=False)
+    exp_band = pd.cut(rows["experience_years"], EXP_BINS, right=False, labels=False)
+    grouped = rows.groupby([age_band, exp_band])["satisfaction"].agg(["mean", "size"])
+    for a in range(6):
+        for e in range(5):
+            if (a, e) in grouped.index:
+                assert heat["z"][a][e] == pytest.approx(grouped.loc[(a, e), "mean"], abs=0.006)
+                assert heat["customdata"][a][e] == grouped.loc[(a, e), "size"]
+            else:
+                assert heat["z"][a][e] is None
+                assert heat["customdata"][a][e] == 0
+
+    # scatter: one point per employee (demo size), coloured by department
+    points = [t for t in out["hr-scatter"]["data"] if t["mode"] == "markers"]
+    assert sum(len(t["x"]) for t in points) == len(rows)
+
+
+def test_the_demo_reproduces_the_seed_picture(settings, demo_app):
+    rows = raw(settings.database_url)
+    assert len(rows) == 2000
+    assert abs(rows["salary"].mean() / 96525 - 1) <= 0.02
+    assert abs(rows["performance"].mean() - 74) <= 1
+    assert abs(rows["satisfaction"].mean() - 7.0) <= 0.2
+    assert sorted(rows["department"].unique()) == ALL
+
+
+def test_filters_round_trip_through_the_url(hr_client):
+    out = sales_outputs(post_hr(hr_client, ["IT"], [5, 20], [21, 65]))
+    assert out["url"] == "?department=IT&experience=5-20"
+    page = json.dumps(hr_client.post("/_dash-update-component", json=page_body("/hr", out["url"])).get_json())
+    assert '"value": ["IT"]' in page
+    assert '"value": [5.0, 20.0]' in page
+
+
+def test_chart_clicks_build_the_cross_filter(hr_client):
+    def select_(trigger, value, current=None):
+        response = hr_client.post("/_dash-update-component", json=selection_body(trigger, value, current))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["response"]["hr-selection"]["data"]
+
+    chosen = select_("hr-departments", {"points": [{"x": "IT"}]})
+    assert chosen == {"department": "IT"}
+    chosen = select_("hr-heatmap", {"points": [{"x": "20–30", "y": "30–35"}]}, chosen)
+    assert chosen == {"department": "IT", "cell": [2, 3]}
+    chosen = select_("hr-scatter", {"range": {"x": [80, 60], "y": [80000, 120000]}}, chosen)
+    assert chosen["box"] == [60, 80, 80000, 120000]
+    assert select_("hr-clear-selection", 1, chosen) == {}
+
+
+def test_a_viewer_cannot_open_hr_nor_call_its_callbacks(client):
+    refused = post_hr(client, ALL, [0, 44], [21, 65])
+    assert refused.status_code == 403
+    assert "salary" not in refused.get_data(as_text=True).lower()
+    assert client.get("/export/hr.csv").status_code == 403
+    table = client.post(
+        "/_dash-update-component", json=table_body({"startRow": 0, "endRow": 20}, ALL, [0, 44], [21, 65])
+    )
+    assert table.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("departments", "experience", "age", "selection"),
+    [
+        (["Legal"], [0, 44], [21, 65], {}),
+        (ALL, [0, 1e9], [21, 65], {}),
+        (ALL, "0-44", [21, 65], {}),
+        (ALL, [0, 44], [21], {}),
+        (ALL, [0, 44], [21, 65], {"department": "Legal"}),
+        (ALL, [0, 44], [21, 65], {"cell": [9, 9]}),
+        (ALL, [0, 44], [21, 65], {"box": [0, 1, "x", 2]}),
+        (ALL, [0, 44], [21, 65], {"lasso": [[0, 0]] * 5000}),
+        (ALL, [0, 44], [21, 65], {"sql": "DROP TABLE employees"}),
+    ],
+)
+def test_crafted_filter_values_are_refused_cleanly(hr_client, departments, experience, age, selection):
+    response = post_hr(hr_client, departments, experience, age, selection)
+    assert response.status_code == 400
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_table_pages_are_sorted_on_the_server(hr_client, settings):
+    request = {"startRow": 20, "endRow": 40, "sortModel": [{"colId": "salary", "sort": "desc"}]}
+    response = hr_client.post("/_dash-update-component", json=table_body(request, ["IT"], [0, 44], [21, 65]))
+    assert response.status_code == 200
+    payload = response.get_json()["response"]["hr-table"]["getRowsResponse"]
+    rows = raw(settings.database_url)
+    it = rows[rows["department"] == "IT"].sort_values("salary", ascending=False, kind="stable")
+    assert payload["rowCount"] == len(it)
+    assert [r["salary"] for r in payload["rowData"]] == it["salary"].iloc[20:40].tolist()
+    too_big = {"startRow": 0, "endRow": 100_000}
+    refused = hr_client.post("/_dash-update-component", json=table_body(too_big, ALL, [0, 44], [21, 65]))
+    assert refused.status_code == 400
+
+
+def test_csv_export_is_the_filtered_population_with_safe_cells(hr_client, settings):
+    response = hr_client.get("/export/hr.csv?department=Finance&age=30-40")
+    assert response.status_code == 200
+    lines = response.get_data(as_text=True).strip().splitlines()
+    rows = raw(settings.database_url)
+    expected = rows[(rows["department"] == "Finance") & rows["age"].between(30, 40)]
+    assert len(lines) - 1 == len(expected)
+    assert lines[0].startswith("employee_id,department,age")
