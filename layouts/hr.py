@@ -187,6 +187,7 @@ def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
                         ],
                         md=6,
                         xl=3,
+                        className="pb-3",
                     ),
                     dbc.Col(
                         [
@@ -204,6 +205,7 @@ def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
                         ],
                         md=6,
                         xl=3,
+                        className="pb-3",
                     ),
                     dbc.Col(
                         html.Div(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     select,
@@ -145,6 +146,15 @@ def create_schema(engine: Engine) -> None:
         missing = [{"name": name, "version": 1} for name in DATASETS if name not in known]
         if missing:
             conn.execute(data_versions.insert(), missing)
+
+
+VERSION_OF = select(data_versions.c.version).where(data_versions.c.name == bindparam("name"))
+
+
+def read_version(engine: Engine, name: str) -> int:
+    """The current version of data set name (0 before the schema exists)."""
+    with engine.connect() as conn:
+        return int(conn.scalar(VERSION_OF, {"name": name}) or 0)
 
 
 def bump_version(conn: Connection, name: str) -> None:

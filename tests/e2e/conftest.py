@@ -62,14 +62,15 @@ def live_server(tmp_path_factory) -> str:
     subprocess.run(
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
     )
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "users", "add", "viewer", "--role", "viewer", "--password-stdin"],
-        env=env,
-        input=PASSWORDS["viewer"] + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    for role in ("viewer", "hr"):
+        subprocess.run(
+            [sys.executable, "-m", "dashhub", "users", "add", role, "--role", role, "--password-stdin"],
+            env=env,
+            input=PASSWORDS[role] + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
     port = _free_port()
     log = (data_dir / "gunicorn.log").open("w")
     process = subprocess.Popen(
@@ -141,6 +142,23 @@ def viewer_session(browser, live_server, tmp_path_factory) -> str:
     context.storage_state(path=str(path))
     context.close()
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def hr_session(browser, live_server, tmp_path_factory) -> str:
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live_server, "hr", PASSWORDS["hr"])
+    path = tmp_path_factory.mktemp("browser") / "hr.json"
+    context.storage_state(path=str(path))
+    context.close()
+    return str(path)
+
+
+@pytest.fixture
+def hr_page(request, browser, live_server, hr_session):
+    """A fresh page of a logged-in HR user."""
+    yield from _page(request, browser, live_server, getattr(request, "param", 1400), hr_session)
 
 
 @pytest.fixture

@@ -30,13 +30,18 @@ def test_every_dashboard_of_the_registry_has_its_callbacks_wired(client):
     assert "page-content.children" in outputs
 
 
-def test_home_lists_every_dashboard_and_unknown_paths_say_not_found(client):
-    home = json.dumps(
-        client.post("/_dash-update-component", json=page_body("/")).get_json(), ensure_ascii=False
-    )
+def test_home_lists_the_dashboards_of_the_users_role_and_unknown_paths_say_not_found(demo_app, client):
+    def home(c) -> str:
+        return json.dumps(
+            c.post("/_dash-update-component", json=page_body("/")).get_json(), ensure_ascii=False
+        )
+
+    as_viewer = home(client)
+    assert "/sales" in as_viewer and "Ventes" in as_viewer
+    assert "/hr" not in as_viewer
+    as_hr = home(logged_in(demo_app, "hr"))
     for dashboard in DASHBOARDS:
-        assert dashboard.path in home
-    assert "Ventes" in home
+        assert dashboard.path in as_hr
     missing = json.dumps(
         client.post("/_dash-update-component", json=page_body("/nope")).get_json(), ensure_ascii=False
     )

@@ -53,6 +53,7 @@ def configure_server(server: Flask, settings: Settings) -> None:
         SECRET_KEY=secret,
         MAX_CONTENT_LENGTH=int(settings.server.max_request_mb * 1024 * 1024),
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.server.session_hours),
+        SESSION_REFRESH_EACH_REQUEST=False,  # a login lasts session_hours, not session_hours of idleness
         SESSION_COOKIE_NAME="dashhub_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_login import UserMixin
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashhub.config import ROLES, AuthConfig
@@ -128,14 +128,15 @@ class UserStore:
         with self._engine.connect() as conn:
             return conn.scalar(select(users.c.id).where(users.c.username == username)) is not None
 
+    # Built once: this runs on every request (the session names a user id).
+    _BY_ID = select(users.c.id, users.c.username, users.c.role).where(
+        users.c.id == bindparam("user_id"), users.c.active.is_(True)
+    )
+
     def get(self, user_id: int) -> User | None:
         """The active user with this id (what the session refers to)."""
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(users.c.id, users.c.username, users.c.role).where(
-                    users.c.id == user_id, users.c.active.is_(True)
-                )
-            ).first()
+            row = conn.execute(self._BY_ID, {"user_id": user_id}).first()
         return User(int(row.id), row.username, row.role) if row else None
 
     def all(self) -> list[tuple[str, str, bool]]:

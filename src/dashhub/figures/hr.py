@@ -106,7 +106,7 @@ def performance_salary(data: HrData, locale: str) -> Figure:
     traces: list[dict] = []
     if data.scatter_mode == "points":
         hover = (
-            "<b>%{customdata[0]}</b> · " + "%{fullData.name}<br>"
+            "<b>#%{customdata[0]}</b> · " + "%{fullData.name}<br>"
             f"{words['Performance']}: %{{x:.1f}}<br>{words['Salary']}: %{{y:,.0f}} €<br>"
             f"{words['Age']}: %{{customdata[1]}} · {words['Experience']}: %{{customdata[2]}}<br>"
             f"{words['Satisfaction']}: %{{customdata[3]}}/10<extra></extra>"
@@ -120,12 +120,7 @@ def performance_salary(data: HrData, locale: str) -> Figure:
                     "legendgroup": dept,
                     "x": p["x"],
                     "y": p["y"],
-                    "customdata": [
-                        [f"#{i}", a, e, s]
-                        for i, a, e, s in zip(
-                            p["id"], p["age"], p["experience"], p["satisfaction"], strict=True
-                        )
-                    ],
+                    "customdata": p["customdata"],
                     "marker": {"color": colours[dept], "size": 6, "opacity": 0.7},
                     "hovertemplate": hover,
                 }
@@ -241,9 +236,11 @@ def satisfaction_heatmap(data: HrData, locale: str) -> Figure:
         "y": list(AGE_LABELS),
         "z": data.heatmap,
         "customdata": data.heatmap_counts,
-        "zmin": 0,
+        # red below the seed's average satisfaction (7/10), green above
+        "zmin": 4,
         "zmax": 10,
-        "colorscale": "RdYlGn",
+        "zmid": 7,
+        "colorscale": [[0, "#d73027"], [0.5, "#fee08b"], [1, "#1a9850"]],
         "xgap": 2,
         "ygap": 2,
         "colorbar": {"title": {"text": "/10"}, "thickness": 12},

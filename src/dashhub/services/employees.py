@@ -17,7 +17,7 @@ from flask import g, has_app_context
 from scipy import stats
 from sqlalchemy import Engine, select
 
-from dashhub.db import data_versions, employees
+from dashhub.db import employees, read_version
 from dashhub.services.cache import QueryCache
 
 SCOPE = "hr"
@@ -79,7 +79,7 @@ class HrData:
     salary_edges: list[float]
     salary_counts: dict[str, list[int]]  # department → count per salary bin
     scatter_mode: str  # "points" or "density"
-    points: dict[str, dict[str, list]]  # department → x, y, id, age, experience, satisfaction
+    points: dict[str, dict[str, list]]  # department → x, y, customdata [id, age, experience, satisfaction]
     density: dict[str, list] | None  # x centres, y centres, z counts (None where 0)
     trends: dict[str, tuple[float, float, float, float]]  # department → x0, y0, x1, y1
     by_department: list[tuple[str, float, float | None, int]]  # name, mean, CI half-width, n
@@ -118,9 +118,7 @@ class EmployeesService:
     def version(self) -> int:
         if has_app_context() and "employees_version" in g:
             return g.employees_version
-        with self._engine.connect() as conn:
-            found = conn.scalar(select(data_versions.c.version).where(data_versions.c.name == "employees"))
-        version = int(found or 0)
+        version = read_version(self._engine, "employees")
         if has_app_context():
             g.employees_version = version
         return version
@@ -302,13 +300,17 @@ def _points(cols: Columns, mask: np.ndarray) -> dict[str, dict[str, list]]:
     index = np.flatnonzero(mask)
     for code in np.unique(cols.department[index]):
         rows = index[cols.department[index] == code]
+        details = zip(
+            cols.id[rows].tolist(),
+            cols.age[rows].astype(int).tolist(),
+            np.round(cols.experience[rows], 1).tolist(),
+            np.round(cols.satisfaction[rows], 1).tolist(),
+            strict=True,
+        )
         out[cols.department_names[code]] = {
             "x": np.round(cols.performance[rows], 1).tolist(),
             "y": np.round(cols.salary[rows], 0).tolist(),
-            "id": cols.id[rows].tolist(),
-            "age": cols.age[rows].astype(int).tolist(),
-            "experience": np.round(cols.experience[rows], 1).tolist(),
-            "satisfaction": np.round(cols.satisfaction[rows], 1).tolist(),
+            "customdata": [list(row) for row in details],
         }
     return out
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import g, has_app_context
 from sqlalchemy import Engine, func, select
 
-from dashhub.db import data_versions, sales, sales_daily
+from dashhub.db import read_version, sales, sales_daily
 from dashhub.services.cache import QueryCache
 
 
@@ -105,9 +105,7 @@ class SalesService:
         """The data version, read once per request (several queries of one callback share it)."""
         if has_app_context() and "sales_version" in g:
             return g.sales_version
-        with self._engine.connect() as conn:
-            found = conn.scalar(select(data_versions.c.version).where(data_versions.c.name == "sales"))
-        version = int(found or 0)
+        version = read_version(self._engine, "sales")
         if has_app_context():
             g.sales_version = version
         return version
