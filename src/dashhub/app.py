@@ -19,7 +19,7 @@ from dashhub.auth.hardening import check_production, configure_server, install_h
 from dashhub.config import Settings, load_settings
 from dashhub.db import create_schema
 from dashhub.i18n import LOCALE_COOKIE, LOCALES
-from dashhub.logs import configure_logging
+from dashhub.logs import configure_logging, install_request_ids
 from dashhub.registry import DASHBOARDS, find
 from dashhub.services import Services
 from dashhub.shell import PAGE_CONTENT, app_layout, forbidden, home, not_found
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     check_production(settings)
     configure_logging(settings)
     server = Flask("dashhub")
+    install_request_ids(server)
     configure_server(server, settings)
     server.config["DASHHUB_DEFAULT_LOCALE"] = settings.i18n.default_locale
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ class ServerConfig(_Section):
     https: bool = False
     max_request_mb: float = Field(10, gt=0, le=1024)
     session_hours: float = Field(8, gt=0, le=24 * 30)
+    trusted_proxies: int = Field(0, ge=0, le=5)
 
     @field_validator("url_prefix")
     @classmethod

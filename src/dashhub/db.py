@@ -128,7 +128,14 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+    # Statements stop after 30 s: shorter than gunicorn's timeout, itself shorter than nginx's.
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": "-c statement_timeout=30000", "connect_timeout": 5},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -46,9 +47,68 @@ def _wait_for(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
+NGINX_MAIN = """
+{user}
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    {server}
+}}
+"""
+
+
+def _start(command: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    log = log_path.open("w")
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _gunicorn(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "dashhub.wsgi:server",
+    ]
+
+
+def nginx_config(tmp: Path, port: int, upstreams: list[int]) -> Path:
+    """The deployment's nginx template, filled in for loopback ports, inside a minimal main file."""
+    template = (ROOT / "deploy" / "nginx" / "dashhub.conf.template").read_text()
+    server = template.replace("${NGINX_PORT}", f"127.0.0.1:{port}").replace(
+        "${DASHHUB_UPSTREAMS}",
+        " ".join(f"server 127.0.0.1:{p} max_fails=2 fail_timeout=10s;" for p in upstreams),
+    )
+    user = "user root;" if os.geteuid() == 0 else ""
+    path = tmp / "nginx.conf"
+    path.write_text(NGINX_MAIN.format(user=user, tmp=tmp, server=server))
+    return path
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> str:
-    """gunicorn with two workers on a SQLite demo database; yields its base URL."""
+    """The production topology on loopback: nginx in front of two gunicorn instances (two workers
+    each) on a SQLite demo database; yields nginx's base URL."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.exit(
+            "nginx is needed by the browser tests (they run through it). "
+            "Install it (Debian: apt-get install nginx).",
+            returncode=3,
+        )
     data_dir = tmp_path_factory.mktemp("e2e-data")
     env = {
         **os.environ,
@@ -56,6 +116,7 @@ def live_server(tmp_path_factory) -> str:
         "DASHHUB_ENVIRONMENT": "production",
         "DASHHUB_SECRET_KEY": TEST_SECRET,
         "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
+        "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
         "GUNICORN_ACCESS_LOG": str(data_dir / "access.log"),
     }
     env.pop("DASHHUB_DATABASE_URL", None)
@@ -71,33 +132,23 @@ def live_server(tmp_path_factory) -> str:
             check=True,
             capture_output=True,
         )
+    app_ports = [_free_port(), _free_port()]
+    apps = [_start(_gunicorn(p), env, data_dir / f"gunicorn-{p}.log") for p in app_ports]
     port = _free_port()
-    log = (data_dir / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "dashhub.wsgi:server",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    tmp = tmp_path_factory.mktemp("nginx")
+    config = nginx_config(tmp, port, app_ports)
+    proxy = _start([nginx, "-p", str(tmp), "-c", str(config), "-g", "daemon off;"], env, tmp / "nginx.log")
     base = f"http://127.0.0.1:{port}"
     try:
+        for app_port in app_ports:
+            _wait_for(f"http://127.0.0.1:{app_port}/health")
         _wait_for(base + "/health")
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        for process in [proxy, *apps]:
+            process.terminate()
+        for process in [proxy, *apps]:
+            process.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from dash import Dash
 from flask import Flask, jsonify, request
 from flask_talisman import Talisman
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashhub.auth.users import password_problem
 from dashhub.config import ConfigError, Settings
@@ -48,6 +49,9 @@ def check_production(settings: Settings, environ: dict[str, str] | None = None) 
 
 
 def configure_server(server: Flask, settings: Settings) -> None:
+    if settings.server.trusted_proxies:
+        count = settings.server.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=count, x_proto=count)
     secret = settings.server.secret_key or DEVELOPMENT_SECRET
     server.config.update(
         SECRET_KEY=secret,

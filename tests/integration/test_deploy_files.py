@@ -1,0 +1,52 @@
+"""The deployment files are valid: docker compose configuration, Dockerfile, nginx template."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def compose_dir(tmp_path) -> Path:
+    """The compose file with a .env made from .env.example, as an operator would have it."""
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    env = (ROOT / ".env.example").read_text().replace("POSTGRES_PASSWORD=\n", "POSTGRES_PASSWORD=example\n")
+    (tmp_path / ".env").write_text(env)
+    return tmp_path
+
+
+def test_docker_compose_config_is_valid(compose_dir):
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("docker-compose is not installed (apt-get install docker-compose)")
+        pytest.skip("docker-compose is not installed here (apt-get install docker-compose)")
+    result = subprocess.run([binary, "config"], cwd=compose_dir, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert set(config["services"]) >= {"nginx", "app", "postgres", "redis"}
+    assert config["services"]["app"]["deploy"]["replicas"] >= 2
+    app_env = config["services"]["app"]["environment"]
+    assert app_env["DASHHUB_CACHE__TYPE"] == "redis"
+    assert app_env["DASHHUB_DATABASE_URL"].startswith("postgresql://")
+
+
+def test_every_variable_of_env_example_is_documented():
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    for number, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert lines[number - 1].startswith("#"), f".env.example line {number + 1} has no comment"
+
+
+def test_nginx_timeouts_are_ordered_database_gunicorn_nginx():
+    template = (ROOT / "deploy" / "nginx" / "dashhub.conf.template").read_text()
+    assert "proxy_read_timeout 90s;" in template
+    gunicorn = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    assert 'GUNICORN_TIMEOUT", "60"' in gunicorn
