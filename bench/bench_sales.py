@@ -27,6 +27,7 @@ from dashhub.config import load_settings
 from dashhub.db import bump_version, create_schema, make_engine, sales, sales_daily
 from dashhub.demo import PRODUCTS, REGIONS, demo_sales
 from dashhub.services.loading import insert_sales, refresh_sales_rollup
+from tests.conftest import TEST_SECRET, add_users, login
 from tests.support.dash_requests import sales_body
 
 FIGURES = ("sales-trend", "sales-animation", "sales-stacked")
@@ -100,10 +101,16 @@ def measure(url: str, calls: int) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
         settings = load_settings(
             path=None,
-            environ={"DASHHUB_DATABASE__URL": url, "DASHHUB_PATHS__DATA_DIR": data_dir},
+            environ={
+                "DASHHUB_DATABASE__URL": url,
+                "DASHHUB_PATHS__DATA_DIR": data_dir,
+                "DASHHUB_SECRET_KEY": TEST_SECRET,
+            },
         )
         app = create_app(settings)
+        add_users(settings)
         client = app.server.test_client()
+        login(client, "viewer")
         cache = app.server.extensions["dashhub"].cache
         rng = random.Random(7)
         filters = [random_filter(rng) for _ in range(calls)]

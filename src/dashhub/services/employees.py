@@ -137,11 +137,7 @@ class EmployeesService:
                     employees.c.performance,
                     employees.c.satisfaction,
                 )
-                with self._engine.connect() as conn:
-                    frame = pd.DataFrame(
-                        conn.execute(query).all(), columns=list(query.selected_columns.keys())
-                    )
-                self._columns = (version, Columns(frame))
+                self._columns = (version, Columns(_read_frame(self._engine, query)))
             return self._columns[1]
 
     def options(self) -> HrOptions:
@@ -168,6 +164,21 @@ class EmployeesService:
         cols = self.columns()
         for i in np.flatnonzero(mask_of(cols, flt)):
             yield _row(cols, i)
+
+
+def _read_frame(engine: Engine, query) -> pd.DataFrame:
+    """Rows of query as a frame, through the driver's cursor: for a million rows this is several
+    times faster than building SQLAlchemy row objects."""
+    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(str(compiled))
+        rows = cursor.fetchall()
+        cursor.close()
+    finally:
+        raw.close()
+    return pd.DataFrame.from_records(rows, columns=list(query.selected_columns.keys()))
 
 
 COLUMNS = ("employee_id", "department", "age", "experience_years", "salary", "performance", "satisfaction")
