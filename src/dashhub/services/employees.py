@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from flask import g, has_app_context
-from scipy import stats
 from sqlalchemy import Engine, select
 
 from dashhub.db import employees, read_version
@@ -361,6 +360,8 @@ def _trends(dept, perf, salary, names) -> dict[str, tuple[float, float, float, f
 
 def _by_department(dept, perf, names) -> list[tuple[str, float, float | None, int]]:
     """Mean performance per department with the 95 % t-interval half-width, best first."""
+    from scipy import stats  # imported on first use: it adds a second to every worker's start
+
     nd = len(names)
     n = np.bincount(dept, minlength=nd)
     s = np.bincount(dept, perf, nd)
