@@ -348,7 +348,7 @@ def register(app: Dash, services: Services) -> None:
         start, end, sort = _grid_request(grid_request)
         flt = filter_from_inputs(departments, experience, age, selection, employees.options())
         rows, total = employees.rows(flt, start, end, sort)
-        return {"rowData": rows, "rowCount": total}
+        return {"rowData": [table_row(row, current_locale()) for row in rows], "rowCount": total}
 
     app.clientside_callback(
         ClientsideFunction(namespace="dashhub", function_name="refreshGrid"),
@@ -381,6 +381,17 @@ def register(app: Dash, services: Services) -> None:
         return _attachment(
             stream_with_context(_csv_lines(employees.iter_rows(flt))), "rh.csv", "text/csv; charset=utf-8"
         )
+
+
+def table_row(row: dict, locale: str) -> dict:
+    """A row as the table shows it: numbers in the user's format (sorting happens on the server)."""
+    return {
+        **row,
+        "experience_years": fmt_number(row["experience_years"], 1, locale),
+        "salary": fmt_money(row["salary"], locale),
+        "performance": fmt_number(row["performance"], 1, locale),
+        "satisfaction": fmt_number(row["satisfaction"], 1, locale),
+    }
 
 
 def _grid_request(grid_request) -> tuple[int, int, list[tuple[str, bool]]]:

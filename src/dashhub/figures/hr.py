@@ -83,11 +83,12 @@ def salary_histogram(data: HrData, locale: str) -> Figure:
             {
                 "x": mean,
                 "yref": "paper",
-                "y": 1,
+                "y": 0.98,
                 "text": t("Mean: {value}").format(value=fmt_money(mean, locale)),
                 "showarrow": False,
                 "xanchor": "left",
-                "yanchor": "bottom",
+                "xshift": 4,
+                "yanchor": "top",
                 "bgcolor": "rgba(255,255,255,0.85)",
             }
         ],
