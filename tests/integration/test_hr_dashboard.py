@@ -120,6 +120,21 @@ def test_every_kpi_bar_ci_and_cell_matches_the_raw_rows(
     assert sum(len(t["x"]) for t in points) == len(rows)
 
 
+def test_a_lasso_keeps_the_employees_inside_it(hr_client, settings):
+    square = [[60.05, 80000.5], [80.05, 80000.5], [80.05, 120000.5], [60.05, 120000.5]]
+    out = sales_outputs(post_hr(hr_client, ALL, [0, 44], [21, 65], {"lasso": square}))
+    rows = select(
+        raw(settings.database_url), ALL, [0, 44], [21, 65], {"box": [60.05, 80.05, 80000.5, 120000.5]}
+    )
+    assert out["hr-kpi-count"] == fmt_number(len(rows), 0, "fr")
+    triangle = [[50.05, 50000.5], [90.05, 50000.5], [90.05, 150000.5]]
+    out = sales_outputs(post_hr(hr_client, ALL, [0, 44], [21, 65], {"lasso": triangle}))
+    frame = raw(settings.database_url)
+    x, y = frame["performance"], frame["salary"]
+    inside = (x > 50.05) & (x < 90.05) & (y > 50000.5) & (y - 50000.5 < (x - 50.05) * (100000 / 40))
+    assert out["hr-kpi-count"] == fmt_number(int(inside.sum()), 0, "fr")
+
+
 def test_the_demo_reproduces_the_seed_picture(settings, demo_app):
     rows = raw(settings.database_url)
     assert len(rows) == 2000

@@ -1,0 +1,98 @@
+"""One gunicorn instance killed under nginx: the other serves, and no acknowledged write is lost."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import PASSWORDS, TEST_SECRET
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, nginx_config
+from tests.support.dash_requests import sales_body
+
+EVERYTHING = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produit C", "Produit D"])
+
+
+@pytest.fixture
+def topology(tmp_path):
+    """Its own nginx and two gunicorn instances (the shared one must stay whole)."""
+    env = {
+        **os.environ,
+        "DASHHUB_PATHS__DATA_DIR": str(tmp_path),
+        "DASHHUB_SECRET_KEY": TEST_SECRET,
+        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
+        "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
+        "DASHHUB_AUTH__LOGIN_RATE_LIMIT": "1000 per minute",
+        "GUNICORN_ACCESS_LOG": os.devnull,
+    }
+    subprocess.run(
+        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
+    )
+    ports = [_free_port(), _free_port()]
+    apps = [_start(_gunicorn(p), env, tmp_path / f"gunicorn-{p}.log") for p in ports]
+    port = _free_port()
+    config = nginx_config(tmp_path, port, ports)
+    nginx = _start(
+        ["nginx", "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"], env, tmp_path / "nginx.log"
+    )
+    base = f"http://127.0.0.1:{port}"
+    for p in ports:
+        _wait_for(f"http://127.0.0.1:{p}/health")
+    _wait_for(base + "/health")
+    yield base, apps, tmp_path / "dashhub.db"
+    for process in [nginx, *apps]:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _login(base: str) -> requests.Session:
+    session = requests.Session()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', session.get(base + "/login").text)
+    response = session.post(
+        base + "/login",
+        data={"username": "admin", "password": PASSWORDS["admin"], "csrf_token": token.group(1)},
+        allow_redirects=False,
+    )
+    assert response.status_code == 302
+    return session
+
+
+def _kill_instance(master: subprocess.Popen) -> None:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    for pid in [master.pid, *map(int, children)]:
+        os.kill(pid, signal.SIGKILL)
+    master.wait(timeout=10)
+
+
+def test_killing_one_instance_loses_no_request_and_no_acknowledged_write(topology):
+    base, apps, database = topology
+    session = _login(base)
+    assert session.post(
+        base + "/_dash-update-component", json=sales_body(*EVERYTHING, "2024-01-01", "2025-12-31")
+    ).ok
+
+    _kill_instance(apps[0])
+    statuses = []
+    acknowledged_logins = 0
+    for i in range(20):
+        end = f"2025-{(i % 12) + 1:02d}-28"
+        statuses.append(
+            session.post(
+                base + "/_dash-update-component", json=sales_body(*EVERYTHING, "2024-01-01", end)
+            ).status_code
+        )
+        _login(base)  # a write: one audit event per acknowledged login
+        acknowledged_logins += 1
+    assert statuses == [200] * 20
+
+    with sqlite3.connect(database) as conn:
+        recorded = conn.execute("SELECT count(*) FROM audit_events WHERE event = 'login'").fetchone()[0]
+    assert recorded == acknowledged_logins + 1
