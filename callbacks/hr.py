@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-from collections.abc import Iterator
 
-import plotly.io as pio
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path
 from dash.exceptions import PreventUpdate
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
-from dashhub.csvsafe import safe_cell
+from dashhub.exports import chart_html, csv_download
 from dashhub.figures import hr as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_number
 from dashhub.i18n import gettext as _
@@ -368,8 +364,7 @@ def register(app: Dash, services: Services) -> None:
         flt = _filter_from_request(services)
         figure = FIGURE_BUILDERS[chart](employees.dashboard(flt), current_locale())
         services.audit.record("export", dashboard="hr", format="html", chart=chart)
-        html = pio.to_html(figure, include_plotlyjs=True, full_html=True, validate=False)
-        return _attachment(html, f"rh-{chart}.html", "text/html; charset=utf-8")
+        return chart_html(figure, f"rh-{chart}.html")
 
     @server.route(f"{services.prefix}/export/hr.csv", endpoint="export_hr_csv")
     def export_csv() -> Response:
@@ -378,9 +373,8 @@ def register(app: Dash, services: Services) -> None:
         services.audit.record(
             "export", dashboard="hr", format="csv", query=request.query_string.decode("latin-1")
         )
-        return _attachment(
-            stream_with_context(_csv_lines(employees.iter_rows(flt))), "rh.csv", "text/csv; charset=utf-8"
-        )
+        rows = ([row[c] for c in COLUMNS] for row in employees.iter_rows(flt))
+        return csv_download(COLUMNS, rows, "rh.csv")
 
 
 def table_row(row: dict, locale: str) -> dict:
@@ -412,23 +406,3 @@ def _grid_request(grid_request) -> tuple[int, int, list[tuple[str, bool]]]:
             raise BadInput("table request", "bad sort")
         sort.append((item["colId"], item["sort"] == "desc"))
     return start, end, sort[:3]
-
-
-def _csv_lines(rows: Iterator[dict]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell(row[c]) if isinstance(row[c], str) else row[c] for c in COLUMNS])
-        if count % 5000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _attachment(body, filename: str, mimetype: str) -> Response:
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-from collections.abc import Iterator
 
-import plotly.io as pio
 from dash import Dash, Input, Output, get_relative_path, html
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
-from dashhub.csvsafe import safe_cell
+from dashhub.exports import chart_html, csv_download
 from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
 from dashhub.i18n import gettext as _
 from dashhub.layouts import sales as view
 from dashhub.layouts.sales import IDS
 from dashhub.services import Services
-from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions, SalesService
+from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions
 from dashhub.urlstate import encode_search, parse_search
 from dashhub.validation import choices, iso_date
 
@@ -172,8 +168,7 @@ def register(app: Dash, services: Services) -> None:
             chart=chart,
             query=request.query_string.decode("latin-1"),
         )
-        html = pio.to_html(figure, include_plotlyjs=True, full_html=True, validate=False)
-        return _attachment(html, f"ventes-{chart}.html", "text/html; charset=utf-8")
+        return chart_html(figure, f"ventes-{chart}.html")
 
     @server.route(f"{services.prefix}/export/sales.csv", endpoint="export_sales_csv")
     def export_csv() -> Response:
@@ -183,26 +178,8 @@ def register(app: Dash, services: Services) -> None:
         services.audit.record(
             "export", dashboard="sales", format="csv", query=request.query_string.decode("latin-1")
         )
-        return _attachment(
-            stream_with_context(_csv_lines(sales, flt)), "ventes.csv", "text/csv; charset=utf-8"
+        rows = (
+            (day.isoformat(), region, product, f"{amount:.2f}")
+            for day, region, product, amount in sales.iter_rows(flt)
         )
-
-
-def _csv_lines(service: SalesService, flt: SalesFilter) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["date", "region", "product", "amount"])
-    for count, (day, region, product, amount) in enumerate(service.iter_rows(flt), start=1):
-        writer.writerow([day.isoformat(), safe_cell(region), safe_cell(product), f"{amount:.2f}"])
-        if count % 5000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _attachment(body, filename: str, mimetype: str) -> Response:
-    response = Response(body, content_type=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return csv_download(("date", "region", "product", "amount"), rows, "ventes.csv")

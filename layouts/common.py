@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import dcc, get_relative_path, html
 
 from dashhub.i18n import gettext as _
 from dashhub.i18n import plotly_locale
@@ -94,3 +94,63 @@ def dropdown_labels() -> dict[str, str]:
         "clear_selection": _("Clear selection"),
         "no_options_found": _("No options found"),
     }
+
+
+def multi_select(component_id: str, label: str, options, value, placeholder: str) -> list:
+    """A labelled multi-select dropdown (every option chosen by default)."""
+    return [
+        dbc.Label(label, html_for=component_id),
+        dcc.Dropdown(
+            id=component_id,
+            options=list(options),
+            value=list(value),
+            multi=True,
+            labels=dropdown_labels(),
+            placeholder=placeholder,
+        ),
+    ]
+
+
+def range_slider(component_id: str, label: str, low: float, high: float, value) -> list:
+    """A labelled range slider with its two values always shown."""
+    return [
+        dbc.Label(label, html_for=component_id),
+        dcc.RangeSlider(
+            id=component_id,
+            min=low,
+            max=high,
+            step=1,
+            value=list(value),
+            marks=None,
+            allowCross=False,
+            tooltip={"placement": "bottom", "always_visible": True},
+        ),
+    ]
+
+
+def filter_actions(reset_path: str, csv_id: str) -> html.Div:
+    """Reset the filters (reload the page without its query) and export the filtered rows."""
+    return html.Div(
+        [
+            dcc.Link(
+                [html.I(className="bi bi-arrow-counterclockwise me-1"), _("Reset")],
+                href=get_relative_path(reset_path),
+                refresh=True,
+                className="btn btn-outline-secondary btn-sm",
+            ),
+            html.A(
+                [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
+                id=csv_id,
+                href="#",
+                className="btn btn-outline-primary btn-sm",
+            ),
+        ],
+        className="d-flex gap-2 align-items-end h-100 pb-1 flex-wrap",
+    )
+
+
+def filter_card(columns: list[dbc.Col]) -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(dbc.Row(columns, className="g-3"), className="pb-2"),
+        className="mb-3 filter-card",
+    )

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import dcc, get_relative_path, html
+from dash import dcc, html
 
 from dashhub.i18n import gettext as _
-from dashhub.layouts.common import chart_card, dropdown_labels, empty_state, kpi_card
+from dashhub.layouts.common import (
+    chart_card,
+    empty_state,
+    filter_actions,
+    filter_card,
+    kpi_card,
+    multi_select,
+    range_slider,
+)
 from dashhub.services.employees import HrFilter, HrOptions
 
 
@@ -150,88 +158,30 @@ def _grid_texts() -> dict[str, str]:
 
 
 def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
-    exp_max = options.experience[1]
-    age_min, age_max = options.age
-    return dbc.Card(
-        dbc.CardBody(
-            dbc.Row(
-                [
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Departments"), html_for=IDS.DEPARTMENTS),
-                            dcc.Dropdown(
-                                id=IDS.DEPARTMENTS,
-                                options=list(options.departments),
-                                value=list(flt.departments),
-                                multi=True,
-                                labels=dropdown_labels(),
-                                placeholder=_("Choose one or more departments"),
-                            ),
-                        ],
-                        md=12,
-                        xl=4,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Experience (years)"), html_for=IDS.EXPERIENCE),
-                            dcc.RangeSlider(
-                                id=IDS.EXPERIENCE,
-                                min=0,
-                                max=exp_max,
-                                step=1,
-                                value=list(flt.experience),
-                                marks=None,
-                                allowCross=False,
-                                tooltip={"placement": "bottom", "always_visible": True},
-                            ),
-                        ],
-                        md=6,
-                        xl=3,
-                        className="pb-3",
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Age"), html_for=IDS.AGE),
-                            dcc.RangeSlider(
-                                id=IDS.AGE,
-                                min=age_min,
-                                max=age_max,
-                                step=1,
-                                value=list(flt.age),
-                                marks=None,
-                                allowCross=False,
-                                tooltip={"placement": "bottom", "always_visible": True},
-                            ),
-                        ],
-                        md=6,
-                        xl=3,
-                        className="pb-3",
-                    ),
-                    dbc.Col(
-                        html.Div(
-                            [
-                                dcc.Link(
-                                    [html.I(className="bi bi-arrow-counterclockwise me-1"), _("Reset")],
-                                    href=get_relative_path("/hr"),
-                                    refresh=True,
-                                    className="btn btn-outline-secondary btn-sm",
-                                ),
-                                html.A(
-                                    [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
-                                    id=IDS.CSV,
-                                    href="#",
-                                    className="btn btn-outline-primary btn-sm",
-                                ),
-                            ],
-                            className="d-flex gap-2 align-items-end h-100 pb-1 flex-wrap",
-                        ),
-                        md=12,
-                        xl=2,
-                    ),
-                ],
-                className="g-3",
+    exp_low, exp_high = options.experience
+    age_low, age_high = options.age
+    return filter_card(
+        [
+            dbc.Col(
+                multi_select(
+                    IDS.DEPARTMENTS,
+                    _("Departments"),
+                    options.departments,
+                    flt.departments,
+                    _("Choose one or more departments"),
+                ),
+                md=12,
+                xl=4,
             ),
-            className="pb-2",
-        ),
-        className="mb-3 filter-card",
+            dbc.Col(
+                range_slider(IDS.EXPERIENCE, _("Experience (years)"), exp_low, exp_high, flt.experience),
+                md=6,
+                xl=3,
+                className="pb-3",
+            ),
+            dbc.Col(
+                range_slider(IDS.AGE, _("Age"), age_low, age_high, flt.age), md=6, xl=3, className="pb-3"
+            ),
+            dbc.Col(filter_actions("/hr", IDS.CSV), md=12, xl=2),
+        ]
     )

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import dcc, get_relative_path, html
+from dash import dcc, html
 
 from dashhub.i18n import gettext as _
-from dashhub.layouts.common import chart_card, dropdown_labels, empty_state, kpi_card
+from dashhub.layouts.common import (
+    chart_card,
+    empty_state,
+    filter_actions,
+    filter_card,
+    kpi_card,
+    multi_select,
+)
 from dashhub.services.sales import SalesFilter, SalesOptions
 
 
@@ -79,87 +86,44 @@ def layout(options: SalesOptions, flt: SalesFilter, locale: str) -> html.Div:
 
 
 def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
-    return dbc.Card(
-        dbc.CardBody(
-            dbc.Row(
+    return filter_card(
+        [
+            dbc.Col(
+                multi_select(
+                    IDS.REGIONS, _("Regions"), options.regions, flt.regions, _("Choose one or more regions")
+                ),
+                md=6,
+                xl=3,
+            ),
+            dbc.Col(
+                multi_select(
+                    IDS.PRODUCTS,
+                    _("Products"),
+                    options.products,
+                    flt.products,
+                    _("Choose one or more products"),
+                ),
+                md=6,
+                xl=3,
+            ),
+            dbc.Col(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Regions"), html_for=IDS.REGIONS),
-                            dcc.Dropdown(
-                                id=IDS.REGIONS,
-                                options=list(options.regions),
-                                value=list(flt.regions),
-                                multi=True,
-                                labels=dropdown_labels(),
-                                placeholder=_("Choose one or more regions"),
-                            ),
-                        ],
-                        md=6,
-                        xl=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Products"), html_for=IDS.PRODUCTS),
-                            dcc.Dropdown(
-                                id=IDS.PRODUCTS,
-                                options=list(options.products),
-                                value=list(flt.products),
-                                multi=True,
-                                labels=dropdown_labels(),
-                                placeholder=_("Choose one or more products"),
-                            ),
-                        ],
-                        md=6,
-                        xl=3,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Period"), html_for=IDS.DATES),
-                            html.Div(
-                                dcc.DatePickerRange(
-                                    id=IDS.DATES,
-                                    start_date=flt.start.isoformat(),
-                                    end_date=flt.end.isoformat(),
-                                    min_date_allowed=options.first_day.isoformat(),
-                                    max_date_allowed=options.last_day.isoformat(),
-                                    display_format="DD/MM/YYYY" if locale == "fr" else "YYYY-MM-DD",
-                                    first_day_of_week=1,
-                                ),
-                            ),
-                        ],
-                        md=8,
-                        xl=4,
-                    ),
-                    dbc.Col(
-                        html.Div(
-                            [
-                                dcc.Link(
-                                    [
-                                        html.I(className="bi bi-arrow-counterclockwise me-1"),
-                                        _("Reset"),
-                                    ],
-                                    id=IDS.RESET,
-                                    href=get_relative_path("/sales"),
-                                    refresh=True,
-                                    className="btn btn-outline-secondary btn-sm",
-                                ),
-                                html.A(
-                                    [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
-                                    id=IDS.CSV,
-                                    href="#",
-                                    className="btn btn-outline-primary btn-sm",
-                                ),
-                            ],
-                            className="d-flex gap-2 align-items-end h-100 pb-1",
+                    dbc.Label(_("Period"), html_for=IDS.DATES),
+                    html.Div(
+                        dcc.DatePickerRange(
+                            id=IDS.DATES,
+                            start_date=flt.start.isoformat(),
+                            end_date=flt.end.isoformat(),
+                            min_date_allowed=options.first_day.isoformat(),
+                            max_date_allowed=options.last_day.isoformat(),
+                            display_format="DD/MM/YYYY" if locale == "fr" else "YYYY-MM-DD",
+                            first_day_of_week=1,
                         ),
-                        md=4,
-                        xl=2,
                     ),
                 ],
-                className="g-3",
+                md=8,
+                xl=4,
             ),
-            className="pb-2",
-        ),
-        className="mb-3 filter-card",
+            dbc.Col(filter_actions("/sales", IDS.CSV), md=4, xl=2),
+        ]
     )
