@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from dash import Dash, Input, Output, get_relative_path, html
 from flask import Response, abort, request
@@ -19,9 +18,6 @@ from dashhub.services import Services
 from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions
 from dashhub.urlstate import encode_search, parse_search
 from dashhub.validation import choices, iso_date
-
-log = logging.getLogger(__name__)
-
 
 # --- filter state: URL ⇄ SalesFilter ---
 
