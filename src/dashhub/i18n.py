@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from babel import Locale
 from babel.dates import format_date as _babel_format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency as _babel_format_currency
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, parse_pattern
 from flask import current_app, has_request_context, request
 
 LOCALES = ("fr", "en")
@@ -54,9 +53,20 @@ def N_(message: str) -> str:
     return message
 
 
+@lru_cache(maxsize=64)
+def _pattern(pattern: str) -> NumberPattern:
+    """A parsed Babel number pattern (parsing costs more than formatting: KPIs are hot)."""
+    return parse_pattern(pattern)
+
+
+@lru_cache(maxsize=8)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
 def fmt_number(value: float, digits: int = 0, locale: str | None = None) -> str:
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=locale or current_locale())
+    return _pattern(pattern).apply(value, _locale(locale or current_locale()))
 
 
 _MONEY_PATTERN = {"fr": "#,##0\u00a0¤", "en": "¤#,##0"}
@@ -64,15 +74,13 @@ _PERCENT_PATTERN = {"fr": "+#,##0.0\u00a0%;-#,##0.0\u00a0%", "en": "+#,##0.0%;-#
 
 
 def fmt_money(value: float, locale: str | None = None) -> str:
-    locale = locale or current_locale()
-    return _babel_format_currency(
-        value, "EUR", format=_MONEY_PATTERN[locale], locale=locale, currency_digits=False
-    )
+    code = locale or current_locale()
+    return _pattern(_MONEY_PATTERN[code]).apply(value, _locale(code), currency="EUR", currency_digits=False)
 
 
 def fmt_percent(value: float, locale: str | None = None) -> str:
-    locale = locale or current_locale()
-    return format_percent(value, format=_PERCENT_PATTERN[locale], locale=locale)
+    code = locale or current_locale()
+    return _pattern(_PERCENT_PATTERN[code]).apply(value, _locale(code))
 
 
 def fmt_month(year: int, month: int, locale: str | None = None) -> str:
