@@ -6,6 +6,7 @@ import os
 import platform
 import statistics
 import subprocess
+import time
 from datetime import date
 
 
@@ -54,3 +55,18 @@ def git_commit() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+class ServerTimer:
+    """Wraps a WSGI app and records how long it takes to produce each response (ms): the
+    server's side of a request, without the test client's own work."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.last_ms = 0.0
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        body = list(self.wsgi_app(environ, start_response))
+        self.last_ms = (time.perf_counter() - started) * 1000
+        return body

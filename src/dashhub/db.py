@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g, has_request_context
 from sqlalchemy import (
     Boolean,
     Column,
@@ -15,7 +16,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     create_engine,
     event,
     select,
@@ -117,7 +117,7 @@ data_versions = Table(
     Column("version", Integer, nullable=False),
 )
 
-DATASETS = ("sales", "employees")
+DATASETS = ("sales", "employees", "users")
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
@@ -155,13 +155,22 @@ def create_schema(engine: Engine) -> None:
             conn.execute(data_versions.insert(), missing)
 
 
-VERSION_OF = select(data_versions.c.version).where(data_versions.c.name == bindparam("name"))
+ALL_VERSIONS = select(data_versions.c.name, data_versions.c.version)
 
 
 def read_version(engine: Engine, name: str) -> int:
-    """The current version of data set name (0 before the schema exists)."""
+    """The current version of data set name (0 before the schema exists).
+
+    Inside a request, every data set's version is read in one query and kept for the request:
+    a callback asks for several (its data, the session's user) and must see one consistent set.
+    """
+    if has_request_context() and "data_versions" in g:
+        return g.data_versions.get(name, 0)
     with engine.connect() as conn:
-        return int(conn.scalar(VERSION_OF, {"name": name}) or 0)
+        versions = {row.name: int(row.version) for row in conn.execute(ALL_VERSIONS)}
+    if has_request_context():
+        g.data_versions = versions
+    return versions.get(name, 0)
 
 
 def bump_version(conn: Connection, name: str) -> None:

@@ -303,3 +303,15 @@ def test_init_creates_the_admin_and_users_can_be_managed(tmp_path, database_url)
     assert changed.exit_code == 0
     listing = runner.invoke(main, ["users", "list"], env=env).output
     assert "admin\tadmin" in listing and "bob\thr" in listing
+
+
+def test_disabling_or_changing_a_user_takes_effect_on_the_next_request(demo_app, client):
+    store = demo_app.server.extensions["dashhub"].users
+    assert post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31").status_code == 200
+    store.set_active("viewer", False)
+    assert post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31").status_code == 401
+    store.set_active("viewer", True)
+    assert post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31").status_code == 200
+    store.set_role("viewer", "hr")
+    layout = json.dumps(client.get("/_dash-layout").get_json())
+    assert '"/hr"' in layout  # the new role's dashboards, without logging in again

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from flask_login import UserMixin
 from sqlalchemy import Engine, bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashhub.config import ROLES, AuthConfig
-from dashhub.db import users
+from dashhub.db import bump_version, read_version, users
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 COMMON_PASSWORDS = frozenset(
@@ -91,6 +93,9 @@ class UserStore:
     def __init__(self, engine: Engine, config: AuthConfig) -> None:
         self._engine = engine
         self._config = config
+        # Users as sessions see them, per users version: any change bumps it, so never stale.
+        self._by_id: LRUCache = LRUCache(maxsize=1024)
+        self._lock = threading.Lock()
 
     def add(self, username: str, role: str, password: str) -> User:
         self._check_username(username)
@@ -109,6 +114,7 @@ class UserStore:
                     created_at=_now(),
                 )
             ).inserted_primary_key[0]
+            bump_version(conn, "users")
         return User(int(new_id), username, role)
 
     def set_password(self, username: str, password: str) -> None:
@@ -135,9 +141,16 @@ class UserStore:
 
     def get(self, user_id: int) -> User | None:
         """The active user with this id (what the session refers to)."""
+        key = (read_version(self._engine, "users"), user_id)
+        with self._lock:
+            if key in self._by_id:
+                return self._by_id[key]
         with self._engine.connect() as conn:
             row = conn.execute(self._BY_ID, {"user_id": user_id}).first()
-        return User(int(row.id), row.username, row.role) if row else None
+        user = User(int(row.id), row.username, row.role) if row else None
+        with self._lock:
+            self._by_id[key] = user
+        return user
 
     def all(self) -> list[tuple[str, str, bool]]:
         with self._engine.connect() as conn:
@@ -179,6 +192,7 @@ class UserStore:
             changed = conn.execute(
                 update(users).where(users.c.username == username).values(**values)
             ).rowcount
+            bump_version(conn, "users")
         if not changed:
             raise UserError(f"no user named {username!r}")
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from flask import g, has_app_context
 from sqlalchemy import Engine, select
 
 from dashhub.db import employees, read_version
@@ -115,12 +114,7 @@ class EmployeesService:
         self._lock = threading.Lock()
 
     def version(self) -> int:
-        if has_app_context() and "employees_version" in g:
-            return g.employees_version
-        version = read_version(self._engine, "employees")
-        if has_app_context():
-            g.employees_version = version
-        return version
+        return read_version(self._engine, "employees")
 
     def columns(self) -> Columns:
         """The table's columns for the current version, read from the database when it changed."""

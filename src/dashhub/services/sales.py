@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flask import g, has_app_context
 from sqlalchemy import Engine, func, select
 
 from dashhub.db import read_version, sales, sales_daily
@@ -103,12 +102,7 @@ class SalesService:
 
     def version(self) -> int:
         """The data version, read once per request (several queries of one callback share it)."""
-        if has_app_context() and "sales_version" in g:
-            return g.sales_version
-        version = read_version(self._engine, "sales")
-        if has_app_context():
-            g.sales_version = version
-        return version
+        return read_version(self._engine, "sales")
 
     def _cached(self, query: str, args: tuple, compute):
         version = self.version()
