@@ -72,6 +72,11 @@ def chart_card(graph_id: str, export_id: str, filename: str, locale: str, height
     )
 
 
+def no_data_page(title: str, heading: str, body: str) -> html.Div:
+    """A dashboard whose table is empty: its title and what to do about it."""
+    return html.Div([html.H1(title, className="h3 mb-3"), empty_state(heading, body)])
+
+
 def empty_state(title: str, body: str, icon: str = "inbox") -> html.Div:
     return html.Div(
         [

@@ -9,11 +9,11 @@ from dash import dcc, html
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     chart_card,
-    empty_state,
     filter_actions,
     filter_card,
     kpi_card,
     multi_select,
+    no_data_page,
     range_slider,
 )
 from dashhub.services.employees import HrFilter, HrOptions
@@ -46,14 +46,10 @@ class IDS:
 
 def layout(options: HrOptions, flt: HrFilter, locale: str) -> html.Div:
     if options.empty:
-        return html.Div(
-            [
-                html.H1(_("Interactive HR dashboard"), className="h3 mb-3"),
-                empty_state(
-                    _("No employee data yet"),
-                    _("Load a CSV file with: dashhub load employees FILE.csv (or dashhub init --demo)."),
-                ),
-            ]
+        return no_data_page(
+            _("Interactive HR dashboard"),
+            _("No employee data yet"),
+            _("Load a CSV file with: dashhub load employees FILE.csv (or dashhub init --demo)."),
         )
     return html.Div(
         [

@@ -8,11 +8,11 @@ from dash import dcc, html
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     chart_card,
-    empty_state,
     filter_actions,
     filter_card,
     kpi_card,
     multi_select,
+    no_data_page,
 )
 from dashhub.services.sales import SalesFilter, SalesOptions
 
@@ -33,19 +33,14 @@ class IDS:
     ANIMATION_HTML = "sales-animation-html"
     STACKED_HTML = "sales-stacked-html"
     CSV = "sales-csv"
-    SUMMARY = "sales-summary"
 
 
 def layout(options: SalesOptions, flt: SalesFilter, locale: str) -> html.Div:
     if options.empty:
-        return html.Div(
-            [
-                html.H1(_("Sales"), className="h3 mb-3"),
-                empty_state(
-                    _("No sales data yet"),
-                    _("Load a CSV file with: dashhub load sales FILE.csv (or dashhub init --demo)."),
-                ),
-            ]
+        return no_data_page(
+            _("Sales"),
+            _("No sales data yet"),
+            _("Load a CSV file with: dashhub load sales FILE.csv (or dashhub init --demo)."),
         )
     return html.Div(
         [
