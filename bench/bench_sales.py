@@ -21,13 +21,10 @@ from sqlalchemy import delete
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ServerTimer, header, rss_mb, summary
-from dashhub.app import create_app
-from dashhub.config import load_settings
+from bench.common import header, rss_mb, summary, timed_app
 from dashhub.db import bump_version, create_schema, make_engine, sales, sales_daily
 from dashhub.demo import PRODUCTS, REGIONS, demo_sales
 from dashhub.services.loading import insert_sales, refresh_sales_rollup
-from tests.conftest import TEST_SECRET, add_users, login
 from tests.support.dash_requests import sales_body
 
 FIGURES = ("sales-trend", "sales-animation", "sales-stacked")
@@ -99,20 +96,7 @@ def random_filter(rng: random.Random) -> tuple:
 
 def measure(url: str, calls: int) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
-        settings = load_settings(
-            path=None,
-            environ={
-                "DASHHUB_DATABASE__URL": url,
-                "DASHHUB_PATHS__DATA_DIR": data_dir,
-                "DASHHUB_SECRET_KEY": TEST_SECRET,
-            },
-        )
-        app = create_app(settings)
-        timer = ServerTimer(app.server.wsgi_app)
-        app.server.wsgi_app = timer
-        add_users(settings)
-        client = app.server.test_client()
-        login(client, "viewer")
+        app, timer, client = timed_app(url, data_dir, "viewer")
         cache = app.server.extensions["dashhub"].cache
         rng = random.Random(7)
         filters = [random_filter(rng) for _ in range(calls)]

@@ -70,3 +70,26 @@ class ServerTimer:
         body = list(self.wsgi_app(environ, start_response))
         self.last_ms = (time.perf_counter() - started) * 1000
         return body
+
+
+def timed_app(database_url: str, data_dir: str, username: str):
+    """The app on database_url, its WSGI timer, and a test client logged in as username."""
+    from dashhub.app import create_app
+    from dashhub.config import load_settings
+    from tests.conftest import TEST_SECRET, add_users, login
+
+    settings = load_settings(
+        path=None,
+        environ={
+            "DASHHUB_DATABASE__URL": database_url,
+            "DASHHUB_PATHS__DATA_DIR": data_dir,
+            "DASHHUB_SECRET_KEY": TEST_SECRET,
+        },
+    )
+    app = create_app(settings)
+    timer = ServerTimer(app.server.wsgi_app)
+    app.server.wsgi_app = timer
+    add_users(settings)
+    client = app.server.test_client()
+    login(client, username)
+    return app, timer, client
