@@ -25,3 +25,86 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     },
   },
 });
+
+// A failed callback request (database down, server error, gateway timeout, lost network, ended
+// session) shows a banner saying so, in the user's language; the next successful one hides it.
+// Without this, Dash leaves the page unchanged and the user cannot tell that anything failed.
+(function () {
+  const originalFetch = window.fetch.bind(window);
+  const callbackPath = "_dash-update-component";
+
+  function message(kind) {
+    const source = document.getElementById("request-messages");
+    return source ? source.getAttribute("data-" + kind) : null;
+  }
+
+  function banner() {
+    let node = document.getElementById("request-alert");
+    if (!node) {
+      node = document.createElement("div");
+      node.id = "request-alert";
+      node.className = "alert alert-danger request-alert shadow d-none";
+      node.setAttribute("role", "alert");
+      const text = document.createElement("span");
+      text.className = "request-alert-text";
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "btn-close ms-3";
+      close.setAttribute("aria-label", message("close") || "Close");
+      close.addEventListener("click", function () {
+        node.classList.add("d-none");
+      });
+      node.append(text, close);
+      document.body.appendChild(node);
+    }
+    return node;
+  }
+
+  function show(kind) {
+    const text = message(kind);
+    if (!text) {
+      return;
+    }
+    const node = banner();
+    node.querySelector(".request-alert-text").textContent = text;
+    node.dataset.kind = kind;
+    node.classList.remove("d-none");
+  }
+
+  function hide() {
+    const node = document.getElementById("request-alert");
+    if (node) {
+      node.classList.add("d-none");
+    }
+  }
+
+  function kindOf(status) {
+    if (status === 503) return "unavailable";
+    if (status === 502 || status === 504) return "timeout";
+    if (status === 401) return "session";
+    if (status >= 500) return "error";
+    return null;
+  }
+
+  window.fetch = function (resource, init) {
+    const url = typeof resource === "string" ? resource : (resource && resource.url) || "";
+    if (url.indexOf(callbackPath) === -1) {
+      return originalFetch(resource, init);
+    }
+    return originalFetch(resource, init).then(
+      function (response) {
+        const kind = kindOf(response.status);
+        if (kind) {
+          show(kind);
+        } else if (response.ok) {
+          hide();
+        }
+        return response;
+      },
+      function (error) {
+        show("offline");
+        throw error;
+      }
+    );
+  };
+})();

@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import delete
 
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, rss_mb, summary, timed_app
 from dashhub.db import bump_version, create_schema, make_engine, sales, sales_daily
-from dashhub.demo import PRODUCTS, REGIONS, demo_sales
+from dashhub.demo import PRODUCTS, REGIONS, demo_sales, insert_transactions
 from dashhub.services.loading import insert_sales, refresh_sales_rollup
 from tests.support.dash_requests import sales_body
 
@@ -48,37 +47,11 @@ def build_database(rows: str, database_url: str | None) -> str:
         if rows == "demo":
             insert_sales(conn, demo_sales())
         else:
-            _insert_transactions(conn, int(rows))
+            insert_transactions(conn, int(rows))
         refresh_sales_rollup(conn)
         bump_version(conn, "sales")
     print(f"built {rows} rows in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return url
-
-
-def _insert_transactions(conn, count: int, chunk: int = 500_000) -> None:
-    """count transactions spread over the demo's days, regions and products."""
-    base = demo_sales()
-    rng = np.random.default_rng(1)
-    raw = conn.connection.driver_connection
-    cursor = raw.cursor()
-    paramstyle = "?" if "sqlite" in type(raw).__module__ else "%s"
-    sql = f"INSERT INTO sales (date, region, product, amount) VALUES ({', '.join([paramstyle] * 4)})"
-    for start in range(0, count, chunk):
-        size = min(chunk, count - start)
-        picked = base.iloc[rng.integers(0, len(base), size)]
-        amounts = np.round(picked["amount"].to_numpy() / 50 * rng.lognormal(0, 0.3, size), 2)
-        cursor.executemany(
-            sql,
-            list(
-                zip(
-                    [d.isoformat() for d in picked["date"]],
-                    picked["region"].tolist(),
-                    picked["product"].tolist(),
-                    amounts.tolist(),
-                    strict=True,
-                )
-            ),
-        )
 
 
 def random_filter(rng: random.Random) -> tuple:

@@ -10,6 +10,7 @@ from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.export_jobs import ExportSource, export_ticket, register_export
 from dashhub.exports import chart_html, csv_download
 from dashhub.figures import hr as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_number
@@ -21,6 +22,7 @@ from dashhub.services.employees import (
     AGE_LABELS,
     COLUMNS,
     EXP_LABELS,
+    EmployeesService,
     HrData,
     HrFilter,
     HrOptions,
@@ -250,9 +252,10 @@ def export_query(search: str, selection: dict) -> str:
     return (search + "&" if search else "?") + sel
 
 
-def _filter_from_request(services: Services) -> HrFilter:
+def filter_from_export_query(services: Services, query_string: str) -> HrFilter:
+    """The filter of an export link or job: the page's query plus the chart selection."""
     options = services.employees.options()
-    query = parse_search(request.query_string.decode("latin-1"))
+    query = parse_search(query_string)
     flt = filter_from_query(query, options)
     raw = query.get("sel")
     if raw:
@@ -267,7 +270,8 @@ def _filter_from_request(services: Services) -> HrFilter:
 def page(services: Services, search: str) -> object:
     options = services.employees.options()
     services.audit.record("hr_access", dashboard="hr", query=search)
-    return view.layout(options, filter_from_query(parse_search(search), options), current_locale())
+    flt = filter_from_query(parse_search(search), options)
+    return view.layout(options, flt, current_locale(), export_ticket(services, "hr"))
 
 
 def register(app: Dash, services: Services) -> None:
@@ -301,7 +305,6 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.SCATTER_HTML, "href"),
         Output(IDS.DEPARTMENT_BARS_HTML, "href"),
         Output(IDS.HEATMAP_HTML, "href"),
-        Output(IDS.CSV, "href"),
         Output(IDS.SELECTION_TEXT, "children"),
         Output(IDS.CLEAR_SELECTION, "disabled"),
         Output(IDS.QUERY, "data"),
@@ -323,7 +326,6 @@ def register(app: Dash, services: Services) -> None:
             *kpi_texts(data, locale),
             *(build(data, locale) for build in FIGURE_BUILDERS.values()),
             *chart_links,
-            get_relative_path("/export/hr.csv") + exports,
             selection_text(flt.selection, locale),
             not flt.selection.active,
             exports,
@@ -361,7 +363,7 @@ def register(app: Dash, services: Services) -> None:
         services.access.require("hr")
         if chart not in FIGURE_BUILDERS:
             abort(404)
-        flt = _filter_from_request(services)
+        flt = filter_from_export_query(services, request.query_string.decode("latin-1"))
         figure = FIGURE_BUILDERS[chart](employees.dashboard(flt), current_locale())
         services.audit.record("export", dashboard="hr", format="html", chart=chart)
         return chart_html(figure, f"rh-{chart}.html")
@@ -369,12 +371,29 @@ def register(app: Dash, services: Services) -> None:
     @server.route(f"{services.prefix}/export/hr.csv", endpoint="export_hr_csv")
     def export_csv() -> Response:
         services.access.require("hr")
-        flt = _filter_from_request(services)
+        flt = filter_from_export_query(services, request.query_string.decode("latin-1"))
         services.audit.record(
             "export", dashboard="hr", format="csv", query=request.query_string.decode("latin-1")
         )
-        rows = ([row[c] for c in COLUMNS] for row in employees.iter_rows(flt))
-        return csv_download(COLUMNS, rows, "rh.csv")
+        return csv_download(COLUMNS, csv_rows(employees, flt), "rh.csv")
+
+    def prepare_export(query: str):
+        flt = filter_from_export_query(services, query)
+        return employees.count_rows(flt), csv_rows(employees, flt)
+
+    register_export(
+        app,
+        services,
+        "hr",
+        IDS.EXPORT,
+        State(IDS.QUERY, "data"),
+        ExportSource(COLUMNS, "rh.csv", prepare_export),
+    )
+
+
+def csv_rows(employees: EmployeesService, flt: HrFilter):
+    """The employees in flt, as the CSV exports write them."""
+    return ([row[c] for c in COLUMNS] for row in employees.iter_rows(flt))
 
 
 def table_row(row: dict, locale: str) -> dict:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dash import Dash, Input, Output, get_relative_path, html
+from dash import Dash, Input, Output, State, get_relative_path, html
 from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.export_jobs import ExportSource, export_ticket, register_export
 from dashhub.exports import chart_html, csv_download
 from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
@@ -15,7 +16,7 @@ from dashhub.i18n import gettext as _
 from dashhub.layouts import sales as view
 from dashhub.layouts.sales import IDS
 from dashhub.services import Services
-from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions
+from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions, SalesService
 from dashhub.urlstate import encode_search, parse_search
 from dashhub.validation import choices, iso_date
 
@@ -82,7 +83,7 @@ def filter_from_inputs(regions, products, start, end, options: SalesOptions) -> 
 def page(services: Services, search: str) -> object:
     options = services.sales.options()
     flt = filter_from_query(parse_search(search), options)
-    return view.layout(options, flt, current_locale())
+    return view.layout(options, flt, current_locale(), export_ticket(services, "sales"))
 
 
 def kpi_texts(k: SalesKpis) -> tuple[str, str | html.Span, str, str]:
@@ -125,7 +126,6 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.TREND_HTML, "href"),
         Output(IDS.ANIMATION_HTML, "href"),
         Output(IDS.STACKED_HTML, "href"),
-        Output(IDS.CSV, "href"),
         Output("url", "search"),
         Input(IDS.REGIONS, "value"),
         Input(IDS.PRODUCTS, "value"),
@@ -143,7 +143,6 @@ def register(app: Dash, services: Services) -> None:
             *kpi_texts(data.kpis),
             *(build(data, locale) for build in FIGURE_BUILDERS.values()),
             *chart_links,
-            get_relative_path("/export/sales.csv") + search,
             search,
         )
 
@@ -174,8 +173,28 @@ def register(app: Dash, services: Services) -> None:
         services.audit.record(
             "export", dashboard="sales", format="csv", query=request.query_string.decode("latin-1")
         )
-        rows = (
-            (day.isoformat(), region, product, f"{amount:.2f}")
-            for day, region, product, amount in sales.iter_rows(flt)
-        )
-        return csv_download(("date", "region", "product", "amount"), rows, "ventes.csv")
+        return csv_download(CSV_HEADER, csv_rows(sales, flt), "ventes.csv")
+
+    def prepare_export(query: str):
+        flt = filter_from_query(parse_search(query), sales.options())
+        return sales.count_rows(flt), csv_rows(sales, flt)
+
+    register_export(
+        app,
+        services,
+        "sales",
+        IDS.EXPORT,
+        State("url", "search"),
+        ExportSource(CSV_HEADER, "ventes.csv", prepare_export),
+    )
+
+
+CSV_HEADER = ("date", "region", "product", "amount")
+
+
+def csv_rows(sales: SalesService, flt: SalesFilter):
+    """The raw rows in flt, as the CSV exports write them."""
+    return (
+        (day.isoformat(), region, product, f"{amount:.2f}")
+        for day, region, product, amount in sales.iter_rows(flt)
+    )

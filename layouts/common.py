@@ -9,6 +9,18 @@ from dashhub.i18n import gettext as _
 from dashhub.i18n import plotly_locale
 
 
+class ExportIds:
+    """Component ids of one dashboard's background CSV export."""
+
+    def __init__(self, dashboard: str) -> None:
+        self.start = f"{dashboard}-export-start"
+        self.cancel = f"{dashboard}-export-cancel"
+        self.progress = f"{dashboard}-export-progress"
+        self.bar = f"{dashboard}-export-bar"
+        self.result = f"{dashboard}-export-result"
+        self.ticket = f"{dashboard}-export-ticket"
+
+
 def graph_config(filename: str, locale: str) -> dict:
     """Toolbar and export settings shared by every chart."""
     return {
@@ -133,7 +145,7 @@ def range_slider(component_id: str, label: str, low: float, high: float, value) 
     ]
 
 
-def filter_actions(reset_path: str, csv_id: str) -> html.Div:
+def filter_actions(reset_path: str, export: ExportIds) -> html.Div:
     """Reset the filters (reload the page without its query) and export the filtered rows."""
     return html.Div(
         [
@@ -143,14 +155,54 @@ def filter_actions(reset_path: str, csv_id: str) -> html.Div:
                 refresh=True,
                 className="btn btn-outline-secondary btn-sm",
             ),
-            html.A(
+            dbc.Button(
                 [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
-                id=csv_id,
-                href="#",
-                className="btn btn-outline-primary btn-sm",
+                id=export.start,
+                color="primary",
+                outline=True,
+                size="sm",
+                title=_("Export the filtered rows as CSV (runs in the background)"),
             ),
         ],
         className="d-flex gap-2 align-items-end h-100 pb-1 flex-wrap",
+    )
+
+
+def export_panel(export: ExportIds, ticket: str) -> html.Div:
+    """Progress, cancel and the download link of a background export (hidden until one runs)."""
+    return html.Div(
+        [
+            dcc.Store(id=export.ticket, data=ticket),
+            html.Div(
+                [
+                    html.Div(_("Exporting the filtered rows…"), className="small text-secondary mb-1"),
+                    html.Div(
+                        [
+                            dbc.Progress(
+                                id=export.bar,
+                                value=0,
+                                striped=True,
+                                animated=True,
+                                className="flex-grow-1",
+                                style={"height": "1.25rem"},
+                            ),
+                            dbc.Button(
+                                [html.I(className="bi bi-x-circle me-1"), _("Cancel")],
+                                id=export.cancel,
+                                color="secondary",
+                                outline=True,
+                                size="sm",
+                                disabled=True,
+                            ),
+                        ],
+                        className="d-flex gap-2 align-items-center",
+                    ),
+                ],
+                id=export.progress,
+                className="export-progress mb-3 d-none",
+            ),
+            html.Div(id=export.result, role="status", **{"aria-live": "polite"}),
+        ]
     )
 
 

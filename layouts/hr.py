@@ -8,7 +8,9 @@ from dash import dcc, html
 
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
+    ExportIds,
     chart_card,
+    export_panel,
     filter_actions,
     filter_card,
     kpi_card,
@@ -40,11 +42,11 @@ class IDS:
     HEATMAP_HTML = "hr-heatmap-html"
     TABLE = "hr-table"
     TABLE_REFRESHED = "hr-table-refreshed"
-    CSV = "hr-csv"
+    EXPORT = ExportIds("hr")
     QUERY = "hr-query"
 
 
-def layout(options: HrOptions, flt: HrFilter, locale: str) -> html.Div:
+def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -> html.Div:
     if options.empty:
         return no_data_page(
             _("Interactive HR dashboard"),
@@ -59,6 +61,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str) -> html.Div:
                 className="text-secondary mb-3",
             ),
             _filters(options, flt),
+            export_panel(IDS.EXPORT, export_ticket),
             dcc.Store(id=IDS.SELECTION, data={}),
             dcc.Store(id=IDS.QUERY, data=""),
             dcc.Store(id=IDS.TABLE_REFRESHED),
@@ -178,6 +181,6 @@ def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
             dbc.Col(
                 range_slider(IDS.AGE, _("Age"), age_low, age_high, flt.age), md=6, xl=3, className="pb-3"
             ),
-            dbc.Col(filter_actions("/hr", IDS.CSV), md=12, xl=2),
+            dbc.Col(filter_actions("/hr", IDS.EXPORT), md=12, xl=2),
         ]
     )

@@ -7,7 +7,9 @@ from dash import dcc, html
 
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
+    ExportIds,
     chart_card,
+    export_panel,
     filter_actions,
     filter_card,
     kpi_card,
@@ -32,10 +34,10 @@ class IDS:
     TREND_HTML = "sales-trend-html"
     ANIMATION_HTML = "sales-animation-html"
     STACKED_HTML = "sales-stacked-html"
-    CSV = "sales-csv"
+    EXPORT = ExportIds("sales")
 
 
-def layout(options: SalesOptions, flt: SalesFilter, locale: str) -> html.Div:
+def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: str) -> html.Div:
     if options.empty:
         return no_data_page(
             _("Sales"),
@@ -54,6 +56,7 @@ def layout(options: SalesOptions, flt: SalesFilter, locale: str) -> html.Div:
                 ]
             ),
             _filters(options, flt, locale),
+            export_panel(IDS.EXPORT, export_ticket),
             dbc.Row(
                 [
                     kpi_card(IDS.KPI_TOTAL, _("Total sales"), "cash-stack"),
@@ -119,6 +122,6 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
                 md=8,
                 xl=4,
             ),
-            dbc.Col(filter_actions("/sales", IDS.CSV), md=4, xl=2),
+            dbc.Col(filter_actions("/sales", IDS.EXPORT), md=4, xl=2),
         ]
     )

@@ -14,10 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashhub.auth import web as auth_web
-from dashhub.auth.callbacks import secure_callback
+from dashhub.auth.callbacks import install_dispatch_guard, secure_callback
 from dashhub.auth.hardening import check_production, configure_server, install_headers
 from dashhub.config import Settings, load_settings
 from dashhub.db import create_schema
+from dashhub.export_jobs import install_download_route
 from dashhub.i18n import LOCALE_COOKIE, LOCALES
 from dashhub.logs import configure_logging, install_request_ids
 from dashhub.registry import DASHBOARDS, find
@@ -55,10 +56,13 @@ def create_app(settings: Settings | None = None) -> Dash:
         suppress_callback_exceptions=True,
         serve_locally=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        background_callback_manager=services.jobs,
     )
     app.layout = lambda: app_layout(services.access.visible(current_user))
     server.extensions["dashhub"] = services
     _register_routes(server, services)
+    install_dispatch_guard(server, services.access, services.prefix)
+    install_download_route(server, services)
     _register_router(app, services)
     for dashboard in DASHBOARDS:
         importlib.import_module(dashboard.callbacks_module).register(app, services)
@@ -119,7 +123,11 @@ def _register_routes(server: Flask, services: Services) -> None:
     @server.route(f"{prefix}/ready")
     def ready() -> tuple[Response, int]:
         """Readiness: one entry per dependency; 503 when one is down."""
-        checks = {"database": _database_answers(services), "cache": services.cache.ping()}
+        checks = {
+            "database": _database_answers(services),
+            "cache": services.cache.ping(),
+            "worker": services.jobs.ping(),
+        }
         body = {name: "ok" if up else "down" for name, up in checks.items()}
         return jsonify(status="ok" if all(checks.values()) else "down", checks=body), (
             200 if all(checks.values()) else 503

@@ -88,6 +88,15 @@ class LoggingConfig(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class JobsConfig(_Section):
+    backend: Literal["diskcache", "celery"] = "diskcache"
+    dir: str = ""
+    broker_url: str = "redis://127.0.0.1:6379/1"
+    queue: str = Field("dashhub", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    timeout_seconds: float = Field(600, gt=0, le=24 * 3600)
+    keep_hours: float = Field(24, gt=0, le=24 * 30)
+
+
 class PathsConfig(_Section):
     data_dir: str = "data"
 
@@ -100,6 +109,7 @@ class Settings(_Section):
     auth: AuthConfig = AuthConfig()
     i18n: I18nConfig = I18nConfig()
     logging: LoggingConfig = LoggingConfig()
+    jobs: JobsConfig = JobsConfig()
     paths: PathsConfig = PathsConfig()
 
     @property
@@ -113,6 +123,11 @@ class Settings(_Section):
     @property
     def cache_dir(self) -> Path:
         return Path(self.cache.dir).expanduser().resolve() if self.cache.dir else self.data_dir / "cache"
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Job results (diskcache) and the finished exports users download."""
+        return Path(self.jobs.dir).expanduser().resolve() if self.jobs.dir else self.data_dir / "jobs"
 
 
 def default_config_path() -> Path | None:

@@ -77,3 +77,30 @@ def demo_employees(count: int = 2000, seed: int = 7) -> pd.DataFrame:
             "satisfaction": np.round(satisfaction, 1),
         }
     )
+
+
+def insert_transactions(conn, count: int, chunk: int = 500_000) -> None:
+    """count synthetic transactions spread over the demo's days, regions and products (volume
+    for benchmarks and tests; the caller refreshes the rollup and bumps the version)."""
+    base = demo_sales()
+    rng = np.random.default_rng(1)
+    raw = conn.connection.driver_connection
+    cursor = raw.cursor()
+    paramstyle = "?" if "sqlite" in type(raw).__module__ else "%s"
+    sql = f"INSERT INTO sales (date, region, product, amount) VALUES ({', '.join([paramstyle] * 4)})"
+    for start in range(0, count, chunk):
+        size = min(chunk, count - start)
+        picked = base.iloc[rng.integers(0, len(base), size)]
+        amounts = np.round(picked["amount"].to_numpy() / 50 * rng.lognormal(0, 0.3, size), 2)
+        cursor.executemany(
+            sql,
+            list(
+                zip(
+                    [d.isoformat() for d in picked["date"]],
+                    picked["region"].tolist(),
+                    picked["product"].tolist(),
+                    amounts.tolist(),
+                    strict=True,
+                )
+            ),
+        )

@@ -30,12 +30,17 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for count, row in enumerate(rows, start=1):
-        writer.writerow([safe_cell(value) if isinstance(value, str) else value for value in row])
+        writer.writerow(safe_row(row))
         if count % CSV_FLUSH_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def safe_row(row: Sequence) -> list:
+    """row with its text cells made safe from spreadsheet formulas."""
+    return [safe_cell(value) if isinstance(value, str) else value for value in row]
 
 
 def attachment(body, filename: str, mimetype: str) -> Response:

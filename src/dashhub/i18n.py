@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import cache, lru_cache
 from importlib.resources import files
 
@@ -13,6 +16,8 @@ from babel.numbers import NumberPattern, parse_pattern
 from flask import current_app, has_request_context, request
 
 LOCALES = ("fr", "en")
+# The locale of work done outside a request for a user (a background job).
+_job_locale: ContextVar[str | None] = ContextVar("dashhub_job_locale", default=None)
 LOCALE_COOKIE = "dashhub_locale"
 
 
@@ -34,11 +39,24 @@ def default_locale() -> str:
 
 def current_locale() -> str:
     """The user's choice (cookie) when there is one, else the configured default."""
+    forced = _job_locale.get()
+    if forced is not None:
+        return forced
     if has_request_context():
         chosen = request.cookies.get(LOCALE_COOKIE)
         if chosen in LOCALES:
             return chosen
     return default_locale()
+
+
+@contextlib.contextmanager
+def use_locale(code: str) -> Iterator[None]:
+    """Speak code inside the block, whatever the request says (background jobs have none)."""
+    token = _job_locale.set(code if code in LOCALES else None)
+    try:
+        yield
+    finally:
+        _job_locale.reset(token)
 
 
 def gettext(message: str, locale: str | None = None) -> str:

@@ -23,10 +23,27 @@ def app_layout(dashboards: list[Dashboard]) -> html.Div:
             navbar(dashboards),
             dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3"), fluid="xxl", className="flex-grow-1"),
             footer(),
+            request_messages(),
         ],
         className="d-flex flex-column min-vh-100",
         lang=current_locale(),
     )
+
+
+def request_messages() -> html.Div:
+    """What the page says when a request fails (read by assets/dashhub.js, in the user's language)."""
+    messages = {
+        "data-unavailable": _(
+            "The database is not answering: figures cannot be updated. "
+            "Your filters are kept; try again in a moment."
+        ),
+        "data-error": _("Something went wrong on the server; the administrators have been told."),
+        "data-timeout": _("The server did not answer in time. Try again in a moment."),
+        "data-offline": _("The connection to the server was lost. Check your network and try again."),
+        "data-session": _("Your session has ended: log in again."),
+        "data-close": _("Close"),
+    }
+    return html.Div(id="request-messages", hidden=True, **messages)
 
 
 def navbar(dashboards: list[Dashboard]) -> dbc.Navbar:

@@ -52,13 +52,18 @@ def test_url_filters_are_applied_and_changing_a_filter_updates_the_url(page):
     expect(page.locator("#sales-kpi-total")).not_to_have_text(total_before)
     page.wait_for_url(re.compile(r"/sales\?region=Sud$"))
     assert page.locator("#sales-trend .legendtext").all_text_contents() == ["Sud"]
-    assert "region=Sud" in page.locator("#sales-csv").get_attribute("href")
+    assert "region=Sud" in page.locator("#sales-trend-html").get_attribute("href")
 
 
-def test_csv_export_downloads_the_filtered_rows(page):
+def test_csv_export_runs_in_the_background_and_downloads_the_filtered_rows(page):
     _open_sales(page, "?region=Nord&start=2025-12-01&end=2025-12-31")
+    page.locator("#sales-export-start").click()
+    link = page.get_by_role("link", name="Télécharger le fichier CSV")
+    expect(link).to_be_visible(timeout=30_000)
+    expect(page.locator("#sales-export-result")).to_contain_text("124 lignes exportées")
+    expect(page.locator("#sales-export-start")).to_be_enabled()
     with page.expect_download() as download_info:
-        page.locator("#sales-csv").click()
+        link.click()
     text = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()
     assert text[0] == "date,region,product,amount"
     assert len(text) == 1 + 31 * 4

@@ -137,7 +137,10 @@ def test_an_empty_database_shows_how_to_load_data(tmp_path, database_url):
 def test_ready_reports_each_dependency(anonymous):
     response = anonymous.get("/ready")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.get_json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "worker": "ok"},
+    }
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -150,4 +153,17 @@ def test_ready_is_503_when_the_cache_is_down(tmp_path, database_url):
     )
     response = create_app(settings).server.test_client().get("/ready")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "cache": "down"}
+    assert response.get_json()["checks"] == {"database": "ok", "cache": "down", "worker": "ok"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_ready_is_503_when_no_celery_worker_answers(tmp_path, database_url):
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        DASHHUB_JOBS__BACKEND="celery",
+        DASHHUB_JOBS__BROKER_URL=f"redis://127.0.0.1:{services.closed_port()}/0",
+    )
+    response = create_app(settings).server.test_client().get("/ready")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "ok", "cache": "ok", "worker": "down"}

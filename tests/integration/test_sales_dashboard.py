@@ -97,7 +97,7 @@ def test_filter_state_round_trips_through_the_url(client):
     out = sales_outputs(post_sales(client, ["Sud"], ["Produit B"], "2024-05-01", "2024-09-30"))
     search = out["url"]
     assert search == "?region=Sud&product=Produit+B&start=2024-05-01&end=2024-09-30"
-    assert out["sales-csv"] == "/export/sales.csv" + search
+    assert out["sales-trend-html"] == "/export/sales/trend.html" + search
     page = json.dumps(client.post("/_dash-update-component", json=page_body("/sales", search)).get_json())
     assert '"value": ["Sud"]' in page
     assert '"value": ["Produit B"]' in page

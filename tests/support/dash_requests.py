@@ -17,7 +17,6 @@ SALES_OUTPUTS = [
     (IDS.TREND_HTML, "href"),
     (IDS.ANIMATION_HTML, "href"),
     (IDS.STACKED_HTML, "href"),
-    (IDS.CSV, "href"),
     ("url", "search"),
 ]
 
@@ -69,3 +68,21 @@ def page_body(pathname: str, search: str = "") -> dict:
     return callback_body(
         [("page-content", "children")], [("url", "pathname", pathname)], [("url", "search", search)]
     )
+
+
+def find_prop(tree: Any, component_id: str, prop: str) -> Any:
+    """The value of prop on the component with component_id in a rendered layout (JSON)."""
+    if isinstance(tree, dict):
+        props = tree.get("props")
+        if isinstance(props, dict) and props.get("id") == component_id:
+            return props.get(prop)
+        for value in tree.values():
+            found = find_prop(value, component_id, prop)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for item in tree:
+            found = find_prop(item, component_id, prop)
+            if found is not None:
+                return found
+    return None

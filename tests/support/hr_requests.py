@@ -20,7 +20,6 @@ HR_OUTPUTS = [
     (IDS.SCATTER_HTML, "href"),
     (IDS.DEPARTMENT_BARS_HTML, "href"),
     (IDS.HEATMAP_HTML, "href"),
-    (IDS.CSV, "href"),
     (IDS.SELECTION_TEXT, "children"),
     (IDS.CLEAR_SELECTION, "disabled"),
     (IDS.QUERY, "data"),

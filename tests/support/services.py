@@ -44,49 +44,62 @@ def _postgres_answers(url: str) -> bool:
         return False
 
 
-def _start_throwaway_postgres() -> str:
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or list(
-        filter(None, [shutil.which("initdb")])
-    )
-    if not binaries:
-        raise MissingService(
-            "PostgreSQL is needed by the integration tests and none answers on 127.0.0.1:5432. "
-            "Install it (Debian: apt-get install postgresql) or set DASHHUB_TEST_POSTGRES_URL "
-            "to a server where the user may create databases."
+class ThrowawayPostgres:
+    """A PostgreSQL server in a temporary folder, on a port of its own; it can stop and start."""
+
+    def __init__(self) -> None:
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or list(
+            filter(None, [shutil.which("initdb")])
         )
-    bindir = os.path.dirname(binaries[-1])
-    workdir = tempfile.mkdtemp(prefix="dashhub-pg-")
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the throwaway server as postgres
-        shutil.chown(workdir, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    data = os.path.join(workdir, "data")
-    subprocess.run(
-        [*run_as, f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *run_as,
-            f"{bindir}/pg_ctl",
-            "-D",
-            data,
+        if not binaries:
+            raise MissingService(
+                "PostgreSQL is needed by the tests and none answers on 127.0.0.1:5432. "
+                "Install it (Debian: apt-get install postgresql) or set DASHHUB_TEST_POSTGRES_URL "
+                "to a server where the user may create databases."
+            )
+        self.bindir = os.path.dirname(binaries[-1])
+        self.workdir = tempfile.mkdtemp(prefix="dashhub-pg-")
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root: run the throwaway server as postgres
+            shutil.chown(self.workdir, "postgres")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        self.data = os.path.join(self.workdir, "data")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        subprocess.run(
+            [*self.run_as, f"{self.bindir}/initdb", "-D", self.data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self.run_as, f"{self.bindir}/pg_ctl", "-D", self.data, *args], check=check, capture_output=True
+        )
+
+    def start(self) -> None:
+        self._ctl(
             "-w",
             "-l",
-            os.path.join(workdir, "log"),
+            os.path.join(self.workdir, "log"),
             "-o",
-            f"-p {port} -h 127.0.0.1 -k {workdir}",
+            f"-p {self.port} -h 127.0.0.1 -k {self.workdir}",
             "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    atexit.register(
-        lambda: subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "stop"], check=False)
-    )
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        )
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _start_throwaway_postgres() -> str:
+    server = ThrowawayPostgres()
+    server.start()
+    atexit.register(server.remove)
+    return server.url
 
 
 def postgres_admin_url() -> str:

@@ -7,13 +7,16 @@ import logging
 import os
 
 from dash import Dash
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_talisman import Talisman
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashhub.auth.users import password_problem
 from dashhub.config import ConfigError, Settings
+from dashhub.i18n import current_locale
+from dashhub.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,20 @@ def configure_server(server: Flask, settings: Settings) -> None:
             return jsonify(error=error.description), error.code
         return error
 
+    @server.errorhandler(OperationalError)
+    def database_down(error: OperationalError):
+        """The database does not answer: 503 with a page (or JSON) that says so; retry later."""
+        log.error("database unavailable on %s: %s", request.path, str(error).splitlines()[0])
+        if request.path.startswith(("/_dash", "/api", "/export")) or request.is_json or not _wants_html():
+            response = jsonify(error="database unavailable")
+        else:
+            prefix = settings.server.url_prefix.rstrip("/")
+            html = render_template("unavailable.html", prefix=prefix, locale=current_locale(), _=_)
+            response = Response(html, mimetype="text/html")
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+
     @server.errorhandler(Exception)
     def unexpected_error(error: Exception):
         # Our callbacks turn their own failures into CallbackFailed (an HTTPException), so what
@@ -85,6 +102,10 @@ def configure_server(server: Flask, settings: Settings) -> None:
             return jsonify(error="malformed callback request"), 400
         log.exception("unexpected error on %s", request.path)
         return jsonify(error="internal error; the administrators have been told"), 500
+
+
+def _wants_html() -> bool:
+    return "text/html" in request.headers.get("Accept", "")
 
 
 def content_security_policy(app: Dash) -> dict:

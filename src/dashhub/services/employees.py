@@ -153,6 +153,9 @@ class EmployeesService:
         page = index[max(0, start) : max(0, end)]
         return [_row(cols, i) for i in page], len(index)
 
+    def count_rows(self, flt: HrFilter) -> int:
+        return int(np.count_nonzero(mask_of(self.columns(), flt)))
+
     def iter_rows(self, flt: HrFilter):
         cols = self.columns()
         for i in np.flatnonzero(mask_of(cols, flt)):

@@ -162,6 +162,13 @@ class SalesService:
         with self._engine.connect() as conn:
             return float(conn.scalar(query) or 0.0)
 
+    def count_rows(self, flt: SalesFilter) -> int:
+        """How many raw rows are in the filter (what an export will write)."""
+        s = sales.c
+        query = select(func.count()).select_from(sales).where(*_conditions(s.date, s.region, s.product, flt))
+        with self._engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
     def iter_rows(self, flt: SalesFilter, batch: int = 10_000) -> Iterator[tuple]:
         """The raw rows in the filter (date, region, product, amount), streamed for export."""
         s = sales.c

@@ -1,0 +1,149 @@
+"""Long jobs: the Dash background-callback manager (diskcache on one host, Celery across hosts).
+
+The same callbacks run on both; `jobs.backend` chooses. A job runs outside any request (a child
+process, or a Celery worker on another host), so it carries who asked for it in a token the
+server signed when it rendered the page: the worker trusts the signature, not the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from dash import CeleryManager, DiskcacheManager
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from dashhub.config import Settings
+
+log = logging.getLogger(__name__)
+
+TOKEN_SALT = "dashhub.job"
+# A page stays open for a working day; its export button works that long.
+TOKEN_MAX_AGE = 12 * 3600
+READY_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class JobTicket:
+    """Who asked for a job, from which dashboard, in which language (signed into the page)."""
+
+    user_id: int
+    dashboard: str
+    locale: str
+
+
+class TicketSigner:
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt=TOKEN_SALT)
+
+    def sign(self, ticket: JobTicket) -> str:
+        return self._serializer.dumps([ticket.user_id, ticket.dashboard, ticket.locale])
+
+    def verify(self, token: object, max_age: int = TOKEN_MAX_AGE) -> JobTicket | None:
+        """The ticket in token, or None when it is forged, malformed or too old."""
+        if not isinstance(token, str) or len(token) > 512:
+            return None
+        try:
+            user_id, dashboard, locale = self._serializer.loads(token, max_age=max_age)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if not isinstance(user_id, int) or not isinstance(dashboard, str) or not isinstance(locale, str):
+            return None
+        return JobTicket(user_id, dashboard, locale)
+
+
+class _OwnFunctionsOnly:
+    """Register only this app's background functions.
+
+    Dash keeps every background function of the process in one class-level list and offers each
+    to every manager; with two apps in one process (tests), one app's manager would otherwise run
+    the other app's function, bound to the other app's database.
+    """
+
+    owner: object
+
+    def register(self, key, fn, progress):
+        if getattr(fn, "dashhub_owner", None) is self.owner:
+            super().register(key, fn, progress)
+
+
+class LocalJobs(_OwnFunctionsOnly, DiskcacheManager):
+    """Jobs in a child process of the app; results in a diskcache shared by the host's workers."""
+
+    def __init__(self, owner: object, settings: Settings) -> None:
+        import diskcache
+
+        self.owner = owner
+        self.directory = settings.jobs_dir / "results"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(diskcache.Cache(str(self.directory)), expire=int(settings.jobs.keep_hours * 3600))
+
+    def ping(self) -> bool:
+        return os.access(self.directory, os.W_OK)
+
+
+class CeleryJobs(_OwnFunctionsOnly, CeleryManager):
+    """Jobs on Celery workers; a job whose worker died or hit the hard time limit reports it."""
+
+    def __init__(self, owner: object, settings: Settings) -> None:
+        self.owner = owner
+        self.celery = make_celery(settings)
+        self._ready_at = 0.0
+        self._ready = False
+        super().__init__(self.celery, expire=int(settings.jobs.keep_hours * 3600))
+
+    def get_result(self, key, job):
+        result = super().get_result(key, job)
+        if result is self.UNDEFINED and job:
+            task = self.get_task(job)
+            if task is not None and task.status == "FAILURE":
+                # Killed (hard time limit, lost worker): say so instead of ending silently.
+                return {"background_callback_error": {"msg": f"job {task.status}", "tb": ""}}
+        return result
+
+    def ping(self) -> bool:
+        """Broker answers and at least one worker replies (kept a few seconds per process)."""
+        now = time.monotonic()
+        if now - self._ready_at < READY_CACHE_SECONDS:
+            return self._ready
+        try:
+            replies = self.celery.control.ping(timeout=1.0)
+        except Exception as exc:
+            log.warning("readiness: job broker down: %s", exc)
+            replies = []
+        self._ready, self._ready_at = bool(replies), now
+        return self._ready
+
+
+def make_celery(settings: Settings):
+    """The Celery app of dashhub: Redis broker and result store, one named queue, time limits."""
+    from celery import Celery
+
+    timeout = settings.jobs.timeout_seconds
+    # Every key (queue, results, progress) under the deployment's prefix: a shared Redis stays tidy.
+    prefix = {"global_keyprefix": f"{settings.cache.key_prefix}jobs:"}
+    app = Celery("dashhub", broker=settings.jobs.broker_url, backend=settings.jobs.broker_url)
+    app.conf.update(
+        task_default_queue=settings.jobs.queue,
+        # The job stops itself at timeout_seconds and says so; these are the backstops.
+        task_soft_time_limit=timeout + 15,
+        task_time_limit=timeout + 60,
+        task_track_started=True,
+        worker_prefetch_multiplier=1,
+        result_expires=int(settings.jobs.keep_hours * 3600),
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"socket_timeout": 2, "socket_connect_timeout": 2, **prefix},
+        result_backend_transport_options=prefix,
+        redis_socket_timeout=2,
+        redis_socket_connect_timeout=2,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+def make_manager(owner: object, settings: Settings) -> LocalJobs | CeleryJobs:
+    if settings.jobs.backend == "celery":
+        return CeleryJobs(owner, settings)
+    return LocalJobs(owner, settings)

@@ -1,0 +1,160 @@
+"""Large exports as background jobs on the embedded default (a child process, diskcache)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pandas as pd
+import psutil
+import pytest
+
+from dashhub.app import create_app
+from dashhub.db import bump_version, make_engine
+from dashhub.demo import insert_transactions
+from dashhub.services.loading import refresh_sales_rollup
+from tests.conftest import add_users, load_demo, logged_in, make_settings
+from tests.support.export_jobs import (
+    begin,
+    cancel,
+    download_href,
+    page_ticket,
+    poll,
+    start_export,
+    text_of,
+    wait_for_progress,
+)
+
+NORD_DECEMBER = "?region=Nord&start=2025-12-01&end=2025-12-31"
+
+
+def raw_sales(database_url: str) -> pd.DataFrame:
+    engine = make_engine(database_url)
+    frame = pd.read_sql("SELECT date, region, product, amount FROM sales", engine)
+    engine.dispose()
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date.astype(str)
+    return frame
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_sales_export_job_writes_exactly_the_filtered_rows(demo_app, client, settings):
+    run = begin(client, "sales", NORD_DECEMBER, page_ticket(client, "sales", NORD_DECEMBER))
+    result = poll(client, run)
+
+    raw = raw_sales(settings.database_url)
+    expected = raw[(raw.region == "Nord") & (raw.date >= "2025-12-01") & (raw.date <= "2025-12-31")]
+    assert f"{len(expected)} lignes exportées" in text_of(result)
+    assert run.progress[-1]["sales-export-bar.value"] == 100
+    download = client.get(download_href(result))
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert "ventes.csv" in download.headers["Content-Disposition"]
+    assert download.headers["Cache-Control"] == "no-store"
+    rows = csv_rows(download)
+    assert rows[0] == ["date", "region", "product", "amount"]
+    wanted = sorted([d, r, p, f"{a:.2f}"] for d, r, p, a in expected.itertuples(index=False, name=None))
+    assert sorted(rows[1:]) == wanted
+
+
+def test_hr_export_job_follows_the_filters(demo_app, settings):
+    client = logged_in(demo_app, "hr")
+    query = "?department=IT&department=Finance"
+    result = poll(client, begin(client, "hr", query, page_ticket(client, "hr")))
+    engine = make_engine(settings.database_url)
+    raw = pd.read_sql("SELECT employee_id, department FROM employees", engine)
+    engine.dispose()
+    expected = raw[raw.department.isin(["IT", "Finance"])]
+    rows = csv_rows(client.get(download_href(result)))
+    assert rows[0][:2] == ["employee_id", "department"]
+    assert sorted(int(r[0]) for r in rows[1:]) == sorted(expected.employee_id.tolist())
+    assert {r[1] for r in rows[1:]} == {"IT", "Finance"}
+
+
+def test_a_viewer_cannot_start_the_hr_export(client):
+    # the dispatch guard decides from the session before any job is queued
+    assert start_export(client, "hr", "", "any-ticket").status_code == 403
+
+
+def test_a_forged_or_foreign_ticket_is_refused_by_the_job(demo_app, client):
+    forged = poll(client, begin(client, "sales", "", "forged.ticket.value"))
+    assert "Cette page a expiré" in text_of(forged)
+    hr_client = logged_in(demo_app, "hr")
+    hr_ticket = page_ticket(hr_client, "hr")
+    # an HR page's ticket does not open the sales export (nor the other way round)
+    foreign = poll(hr_client, begin(hr_client, "sales", "", hr_ticket))
+    assert "Cette page a expiré" in text_of(foreign)
+
+
+def test_only_the_user_who_asked_downloads_the_export(demo_app, client, anonymous):
+    result = poll(client, begin(client, "sales", NORD_DECEMBER, page_ticket(client, "sales")))
+    href = download_href(result)
+    assert client.get(href).status_code == 200
+    assert logged_in(demo_app, "admin").get(href).status_code == 404
+    assert anonymous.get(href).status_code == 401
+    traversal = client.get("/export/files/..%2F..%2Fetc%2Fpasswd")
+    assert "attachment" not in traversal.headers.get("Content-Disposition", "")
+    assert "root:" not in traversal.get_data(as_text=True)
+    assert client.get("/export/files/ABC").status_code == 404
+    assert client.get("/export/files/" + "0" * 32).status_code == 404
+
+
+def test_export_audit_names_the_user_and_the_rows(demo_app, client, settings):
+    poll(client, begin(client, "sales", NORD_DECEMBER, page_ticket(client, "sales")))
+    engine = make_engine(settings.database_url)
+    events = pd.read_sql("SELECT event, username, detail FROM audit_events", engine)
+    engine.dispose()
+    exports = events[events.event == "export"]
+    assert exports.username.tolist() == ["viewer"]
+    detail = json.loads(exports.detail.iloc[0])
+    assert detail["background"] is True
+    assert detail["rows"] == 124
+
+
+def test_an_empty_filter_says_there_is_nothing_to_export(client):
+    result = poll(client, begin(client, "sales", "?region=-", page_ticket(client, "sales")))
+    assert "Rien à exporter" in text_of(result)
+    assert download_href(result) is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_export_past_its_time_limit_stops_and_says_so(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url, DASHHUB_JOBS__TIMEOUT_SECONDS="0.0001")
+    load_demo(settings.database_url)
+    client = logged_in(create_app(settings))
+    result = poll(client, begin(client, "sales", "", page_ticket(client, "sales")))
+    assert "a dépassé 0 s et a été arrêté" in text_of(result)
+    assert download_href(result) is None
+    assert not list((settings.jobs_dir / "exports").glob("*.csv*")), "no partial file is left"
+
+
+@pytest.fixture(scope="module")
+def big_sales_app(tmp_path_factory):
+    """The app on 300,000 sales rows: an export that runs long enough to be cancelled."""
+    tmp = tmp_path_factory.mktemp("big-sales")
+    settings = make_settings(tmp, f"sqlite:///{tmp / 'big.db'}")
+    load_demo(settings.database_url)
+    add_users(settings)
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:
+        insert_transactions(conn, 300_000)
+        refresh_sales_rollup(conn)
+        bump_version(conn, "sales")
+    engine.dispose()
+    return create_app(settings)
+
+
+def test_cancel_stops_the_running_export(big_sales_app):
+    client = logged_in(big_sales_app)
+    run = begin(client, "sales", "", page_ticket(client, "sales"))
+    wait_for_progress(client, run)
+    pid = int(run.handles["job"].split("~")[0])
+    assert psutil.pid_exists(pid)
+    assert cancel(client, run).status_code in (200, 204)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert poll(client, run) is None, "a cancelled job gives no result"
+    exports = big_sales_app.server.extensions["dashhub"].exports.directory
+    assert not list(exports.glob("*.csv")), "nothing was published"
