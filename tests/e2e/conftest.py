@@ -9,11 +9,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.conftest import PASSWORDS, TEST_SECRET
+from tests.support import services
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -98,10 +101,40 @@ def nginx_config(tmp: Path, port: int, upstreams: list[int]) -> Path:
     return path
 
 
+def production_env(data_dir: Path, database_url: str, redis_url: str, prefix: str) -> dict:
+    """The environment of the compose deployment, on loopback services: PostgreSQL, Redis for
+    the cache, the rate limits and the Celery broker (keys and queue of the run's own)."""
+    env = {
+        **os.environ,
+        "DASHHUB_PATHS__DATA_DIR": str(data_dir),
+        "DASHHUB_DATABASE__URL": database_url,
+        "DASHHUB_ENVIRONMENT": "production",
+        "DASHHUB_SECRET_KEY": TEST_SECRET,
+        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
+        "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
+        "DASHHUB_AUTH__LOGIN_RATE_LIMIT": "60 per minute",  # the suite logs in often from 127.0.0.1
+        "DASHHUB_CACHE__TYPE": "redis",
+        "DASHHUB_CACHE__REDIS_URL": redis_url,
+        "DASHHUB_CACHE__KEY_PREFIX": prefix,
+        "DASHHUB_JOBS__BACKEND": "celery",
+        "DASHHUB_JOBS__BROKER_URL": redis_url,
+        "DASHHUB_JOBS__QUEUE": prefix.rstrip(":"),
+        "GUNICORN_ACCESS_LOG": str(data_dir / "access.log"),
+    }
+    env.pop("DASHHUB_DATABASE_URL", None)
+    return env
+
+
+def celery_worker() -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "dashhub.worker", "worker", "--concurrency", "2",
+            "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> str:
     """The production topology on loopback: nginx in front of two gunicorn instances (two workers
-    each) on a SQLite demo database; yields nginx's base URL."""
+    each), a Celery worker, PostgreSQL and Redis (a database and key prefix of the run's own);
+    yields nginx's base URL."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         pytest.exit(
@@ -110,16 +143,10 @@ def live_server(tmp_path_factory) -> str:
             returncode=3,
         )
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    env = {
-        **os.environ,
-        "DASHHUB_PATHS__DATA_DIR": str(data_dir),
-        "DASHHUB_ENVIRONMENT": "production",
-        "DASHHUB_SECRET_KEY": TEST_SECRET,
-        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
-        "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
-        "GUNICORN_ACCESS_LOG": str(data_dir / "access.log"),
-    }
-    env.pop("DASHHUB_DATABASE_URL", None)
+    database_url, drop_database = services.create_database(services.postgres_admin_url())
+    redis_url = services.redis_url()
+    prefix = f"dashhub-e2e-{uuid.uuid4().hex[:8]}:"
+    env = production_env(data_dir, database_url, redis_url, prefix)
     subprocess.run(
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
     )
@@ -134,6 +161,7 @@ def live_server(tmp_path_factory) -> str:
         )
     app_ports = [_free_port(), _free_port()]
     apps = [_start(_gunicorn(p), env, data_dir / f"gunicorn-{p}.log") for p in app_ports]
+    worker = _start(celery_worker(), env, data_dir / "worker.log")
     port = _free_port()
     tmp = tmp_path_factory.mktemp("nginx")
     config = nginx_config(tmp, port, app_ports)
@@ -143,12 +171,17 @@ def live_server(tmp_path_factory) -> str:
         for app_port in app_ports:
             _wait_for(f"http://127.0.0.1:{app_port}/health")
         _wait_for(base + "/health")
+        _wait_for(base + "/ready", seconds=60)  # the Celery worker answers too
         yield base
     finally:
-        for process in [proxy, *apps]:
+        for process in [proxy, *apps, worker]:
             process.terminate()
-        for process in [proxy, *apps]:
-            process.wait(timeout=20)
+        for process in [proxy, *apps, worker]:
+            process.wait(timeout=30)
+        drop_database()
+        keys = redis.Redis.from_url(redis_url)
+        for key in keys.scan_iter(f"{prefix}*"):
+            keys.delete(key)
 
 
 @pytest.fixture(scope="session")

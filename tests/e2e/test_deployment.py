@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import urllib.request
 
+from tests.support.wire import loaded
+
 
 def _get(url: str, **headers) -> tuple[int, dict, bytes]:
     request = urllib.request.Request(url, headers=headers)
@@ -42,3 +44,16 @@ def test_the_ready_endpoint_answers_through_nginx(live_server):
     status, _headers, body = _get(live_server + "/ready")
     assert status == 200
     assert b'"database":"ok"' in body.replace(b" ", b"")
+
+
+def test_a_repeat_visit_takes_the_bundles_from_the_browser_cache(page):
+    page.goto(page.base_url + "/")
+    page.locator(".dashboard-card").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.goto(page.base_url + "/")
+    page.locator(".dashboard-card").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    bundles = [r for r in loaded(page) if "/_dash-component-suites/" in r.url]
+    assert bundles
+    fetched = [r.url for r in bundles if not r.from_cache]
+    assert fetched == [], f"bundles fetched again: {fetched}"

@@ -35,11 +35,26 @@ def test_docker_compose_config_is_valid(compose_dir):
     result = subprocess.run([binary, "config"], cwd=compose_dir, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
-    assert set(config["services"]) >= {"nginx", "app", "postgres", "redis"}
+    assert set(config["services"]) >= {"nginx", "app", "worker", "postgres", "redis"}
     assert config["services"]["app"]["deploy"]["replicas"] >= 2
     app_env = config["services"]["app"]["environment"]
     assert app_env["DASHHUB_CACHE__TYPE"] == "redis"
     assert app_env["DASHHUB_DATABASE_URL"].startswith("postgresql://")
+    worker = config["services"]["worker"]
+    # the worker runs the app's background callbacks: same database, broker and export folder
+    for key in ("DASHHUB_DATABASE_URL", "DASHHUB_JOBS__BACKEND", "DASHHUB_JOBS__BROKER_URL"):
+        assert worker["environment"][key] == app_env[key]
+    assert app_env["DASHHUB_JOBS__BACKEND"] == "celery"
+    assert worker["command"][:4] == ["celery", "-A", "dashhub.worker", "worker"]
+
+    # short syntax (docker-compose v1) or long syntax (compose v2): source and target either way
+    def mounts(service: dict) -> set[tuple[str, str]]:
+        return {
+            tuple(v.split(":")[:2]) if isinstance(v, str) else (v["source"], v["target"])
+            for v in service.get("volumes", [])
+        }
+
+    assert ("jobs", "/var/lib/dashhub/jobs") in mounts(config["services"]["app"]) & mounts(worker)
 
 
 def test_every_variable_of_env_example_is_documented():

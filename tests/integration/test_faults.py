@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -92,3 +94,84 @@ def test_redis_stopped_then_back(tmp_path, database_url, throwaway_redis):
     assert client.get("/ready").status_code == 200
     assert post_sales(client, *window).status_code == 200
     assert redis.Redis.from_url(throwaway_redis.url).keys("dashhub:*"), "the cache is used again"
+
+
+@pytest.fixture
+def throwaway_postgres():
+    server = services.ThrowawayPostgres()
+    server.start()
+    yield server
+    server.remove()
+
+
+class Load:
+    """Threads that keep changing the sales filters (each with its own session) and record what
+    every request answered."""
+
+    def __init__(self, app, users: int = 4) -> None:
+        self.clients = [logged_in(app) for _ in range(users)]
+        self.answers: list[tuple[float, int, str]] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(c, i)) for i, c in enumerate(self.clients)]
+
+    def _run(self, client, seed: int) -> None:
+        month = seed
+        while not self._stop.is_set():
+            month = month % 12 + 1
+            response = post_sales(client, *EVERYTHING, "2024-01-01", f"2024-{month:02d}-28")
+            self.answers.append((time.monotonic(), response.status_code, response.get_data(as_text=True)))
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def since(self, moment: float) -> list[tuple[int, str]]:
+        return [(status, body) for at, status, body in list(self.answers) if at >= moment]
+
+
+def test_postgres_stopped_then_back(tmp_path, throwaway_postgres):
+    url, drop = services.create_database(throwaway_postgres.url)
+    settings = make_settings(tmp_path, url)
+    load_demo(settings.database_url)
+    app = create_app(settings)
+    client = logged_in(app)
+    window = (*EVERYTHING, "2024-01-01", "2024-06-30")
+    healthy = sales_outputs(post_sales(client, *window))
+    try:
+        with Load(app) as load:
+            time.sleep(1)
+            assert {status for status, _ in load.since(0)} == {200}
+
+            throwaway_postgres.stop()
+            stopped = time.monotonic()
+            time.sleep(2)
+            during = load.since(stopped + 0.5)
+            assert during, "the load kept running"
+            # every request fails cleanly: 503 with a short reason, never a 500 or a traceback
+            assert {status for status, _ in during} == {503}
+            assert all(json.loads(body) == {"error": "database unavailable"} for _, body in during)
+            page = client.get("/sales", headers={"Accept": "text/html"})
+            assert page.status_code == 503
+            assert "La base de données ne répond pas" in page.get_data(as_text=True)
+            assert page.headers["Retry-After"] == "5"
+            ready = client.get("/ready")
+            assert ready.status_code == 503
+            assert ready.get_json()["checks"]["database"] == "down"
+            assert client.get("/health").status_code == 200, "the process itself is alive"
+
+            throwaway_postgres.start()
+            restarted = time.monotonic()
+            time.sleep(3)
+            after = load.since(restarted + 1.5)
+            assert after and {status for status, _ in after} == {200}, "recovers by itself"
+        assert client.get("/ready").status_code == 200
+        assert sales_outputs(post_sales(client, *window)) == healthy
+    finally:
+        app.server.extensions["dashhub"].engine.dispose()
+        drop()

@@ -72,12 +72,14 @@ class ThrowawayPostgres:
             capture_output=True,
         )
 
-    def _ctl(self, *args: str, check: bool = True) -> None:
-        subprocess.run(
+    def _ctl(self, *args: str, check: bool = True) -> int:
+        return subprocess.run(
             [*self.run_as, f"{self.bindir}/pg_ctl", "-D", self.data, *args], check=check, capture_output=True
-        )
+        ).returncode
 
     def start(self) -> None:
+        if self._ctl("status", check=False) == 0:
+            return
         self._ctl(
             "-w",
             "-l",
@@ -115,7 +117,9 @@ def create_database(admin_url: str) -> tuple[str, callable]:
     """A new empty database; returns its SQLAlchemy URL and a function that drops it."""
     name = f"dashhub_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        admin_url.replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
     )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

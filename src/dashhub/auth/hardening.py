@@ -7,7 +7,7 @@ import logging
 import os
 
 from dash import Dash
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, request
 from flask_talisman import Talisman
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -87,7 +87,9 @@ def configure_server(server: Flask, settings: Settings) -> None:
             response = jsonify(error="database unavailable")
         else:
             prefix = settings.server.url_prefix.rstrip("/")
-            html = render_template("unavailable.html", prefix=prefix, locale=current_locale(), _=_)
+            # Not render_template: its context processors would ask the database for current_user.
+            template = server.jinja_env.get_template("unavailable.html")
+            html = template.render(prefix=prefix, locale=current_locale(), _=_)
             response = Response(html, mimetype="text/html")
         response.status_code = 503
         response.headers["Retry-After"] = "5"

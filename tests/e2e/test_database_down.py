@@ -1,0 +1,100 @@
+"""PostgreSQL stops under a logged-in browser: a clear banner, /ready 503, no worker crash, recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import psutil
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORDS, TEST_SECRET
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in
+from tests.support import services
+
+
+@pytest.fixture
+def app_on_throwaway_postgres(tmp_path):
+    """gunicorn (two workers) on a PostgreSQL server of the test's own, which it may stop."""
+    postgres = services.ThrowawayPostgres()
+    postgres.start()
+    url, drop = services.create_database(postgres.url)
+    env = {
+        **os.environ,
+        "DASHHUB_PATHS__DATA_DIR": str(tmp_path),
+        "DASHHUB_DATABASE__URL": url,
+        "DASHHUB_ENVIRONMENT": "production",
+        "DASHHUB_SECRET_KEY": TEST_SECRET,
+        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
+        "GUNICORN_ACCESS_LOG": os.devnull,
+    }
+    env.pop("DASHHUB_DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "dashhub", "users", "add", "viewer", "--role", "viewer", "--password-stdin"],
+        env=env,
+        input=PASSWORDS["viewer"] + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    app = _start(_gunicorn(port), env, tmp_path / "gunicorn.log")
+    base = f"http://127.0.0.1:{port}"
+    _wait_for(base + "/health")
+    yield base, postgres, app
+    app.terminate()
+    app.wait(timeout=20)
+    postgres.start()
+    drop()
+    postgres.remove()
+
+
+def _ready(base: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(base + "/ready", timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _toggle_region(page, region: str) -> None:
+    page.locator("#sales-regions").click()
+    page.get_by_role("option", name=region, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def test_database_down_shows_a_banner_and_recovers(browser, app_on_throwaway_postgres):
+    base, postgres, app = app_on_throwaway_postgres
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    log_in(page, base, "viewer", PASSWORDS["viewer"])
+    page.goto(base + "/sales")
+    total = page.locator("#sales-kpi-total")
+    expect(total).not_to_have_text("…")
+    workers = sorted(p.pid for p in psutil.Process(app.pid).children())
+    banner = page.locator("#request-alert")
+
+    postgres.stop()
+    _toggle_region(page, "Est")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("La base de données ne répond pas")
+    status, body = _ready(base)
+    assert status == 503
+    assert body["checks"]["database"] == "down"
+
+    postgres.start()
+    before = total.text_content()
+    _toggle_region(page, "Ouest")
+    expect(banner).to_be_hidden()
+    expect(total).not_to_have_text(before)
+    assert _ready(base)[0] == 200
+    assert sorted(p.pid for p in psutil.Process(app.pid).children()) == workers, "no worker crashed"
+    context.close()
