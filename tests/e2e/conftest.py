@@ -208,6 +208,13 @@ def pytest_runtest_makereport(item, call):
         item.failed_call = report.failed
 
 
+def toggle_region(page, region: str) -> None:
+    """Add or remove one region in the Ventes filter, the way a user does."""
+    page.locator("#sales-regions").click()
+    page.get_by_role("option", name=region, exact=True).click()
+    page.keyboard.press("Escape")
+
+
 def log_in(page, base: str, username: str, password: str) -> None:
     page.goto(base + "/login")
     page.fill("#username", username)

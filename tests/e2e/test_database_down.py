@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in, toggle_region
 from tests.support import services
 
 
@@ -65,12 +65,6 @@ def _ready(base: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def _toggle_region(page, region: str) -> None:
-    page.locator("#sales-regions").click()
-    page.get_by_role("option", name=region, exact=True).click()
-    page.keyboard.press("Escape")
-
-
 def test_database_down_shows_a_banner_and_recovers(browser, app_on_throwaway_postgres):
     base, postgres, app = app_on_throwaway_postgres
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -83,7 +77,7 @@ def test_database_down_shows_a_banner_and_recovers(browser, app_on_throwaway_pos
     banner = page.locator("#request-alert")
 
     postgres.stop()
-    _toggle_region(page, "Est")
+    toggle_region(page, "Est")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("La base de données ne répond pas")
     status, body = _ready(base)
@@ -92,7 +86,7 @@ def test_database_down_shows_a_banner_and_recovers(browser, app_on_throwaway_pos
 
     postgres.start()
     before = total.text_content()
-    _toggle_region(page, "Ouest")
+    toggle_region(page, "Ouest")
     expect(banner).to_be_hidden()
     expect(total).not_to_have_text(before)
     assert _ready(base)[0] == 200

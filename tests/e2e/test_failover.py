@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, nginx_config
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in, nginx_config, toggle_region
 from tests.support.dash_requests import sales_body
 
 EVERYTHING = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produit C", "Produit D"])
@@ -46,7 +47,7 @@ def topology(tmp_path):
     for p in ports:
         _wait_for(f"http://127.0.0.1:{p}/health")
     _wait_for(base + "/health")
-    yield base, apps, tmp_path / "dashhub.db"
+    yield base, apps, tmp_path / "dashhub.db", env
     for process in [nginx, *apps]:
         if process.poll() is None:
             process.terminate()
@@ -73,7 +74,7 @@ def _kill_instance(master: subprocess.Popen) -> None:
 
 
 def test_killing_one_instance_loses_no_request_and_no_acknowledged_write(topology):
-    base, apps, database = topology
+    base, apps, database, _env = topology
     session = _login(base)
     assert session.post(
         base + "/_dash-update-component", json=sales_body(*EVERYTHING, "2024-01-01", "2025-12-31")
@@ -96,3 +97,35 @@ def test_killing_one_instance_loses_no_request_and_no_acknowledged_write(topolog
     with sqlite3.connect(database) as conn:
         recorded = conn.execute("SELECT count(*) FROM audit_events WHERE event = 'login'").fetchone()[0]
     assert recorded == acknowledged_logins + 1
+
+
+def test_every_instance_down_shows_a_banner_then_the_page_recovers(topology, browser):
+    base, apps, _database, env = topology
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    log_in(page, base, "admin", PASSWORDS["admin"])
+    page.goto(base + "/sales")
+    total = page.locator("#sales-kpi-total")
+    expect(total).not_to_have_text("…")
+    banner = page.locator("#request-alert")
+
+    for app in apps:
+        _kill_instance(app)
+    toggle_region(page, "Est")  # nginx has no instance left: 502
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Le serveur n'a pas répondu à temps")
+    expect(total).not_to_have_text("…")  # what was shown stays, no endless spinner
+
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", " ".join(apps[0].args)).group(1))
+    restarted = _start(_gunicorn(port), env, Path(os.devnull))
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/health")
+        _wait_for(base + "/health")  # nginx gives a failed upstream another try after fail_timeout
+        before = total.text_content()
+        toggle_region(page, "Ouest")
+        expect(banner).to_be_hidden()
+        expect(total).not_to_have_text(before)
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=20)
+        context.close()
