@@ -64,6 +64,7 @@ def register_export(
     timeout = services.settings.jobs.timeout_seconds
 
     def run_export(set_progress, _clicks, query_string, token):
+        services.after_fork()  # before any query: a forked child must not share the parent's sockets
         ticket = services.signer.verify(token)
         with use_locale(ticket.locale if ticket else services.settings.i18n.default_locale):
             if ticket is None or ticket.dashboard != dashboard:
@@ -71,7 +72,6 @@ def register_export(
             user = services.users.get(ticket.user_id)
             if user is None or not services.access.can_open(user, by_key(dashboard)):
                 return _alert("danger", _("You are not allowed to see this dashboard."))
-            services.after_fork()
             try:
                 export = _write_export(
                     services,

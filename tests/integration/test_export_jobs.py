@@ -11,9 +11,11 @@ import psutil
 import pytest
 
 from dashhub.app import create_app
+from dashhub.callbacks.sales import filter_from_query
 from dashhub.db import bump_version, make_engine
 from dashhub.demo import insert_transactions
 from dashhub.services.loading import refresh_sales_rollup
+from dashhub.urlstate import parse_search
 from tests.conftest import add_users, load_demo, logged_in, make_settings
 from tests.support.export_jobs import (
     begin,
@@ -158,3 +160,22 @@ def test_cancel_stops_the_running_export(big_sales_app):
     assert poll(client, run) is None, "a cancelled job gives no result"
     exports = big_sales_app.server.extensions["dashhub"].exports.directory
     assert not list(exports.glob("*.csv")), "nothing was published"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", NORD_DECEMBER, "?region=Sud&region=Est&product=Produit+B", "?start=2025-02-10&end=2025-02-10"],
+)
+def test_the_progress_total_counts_exactly_the_rows_an_export_writes(demo_app, settings, query):
+    sales = demo_app.server.extensions["dashhub"].sales
+    with demo_app.server.test_request_context():
+        flt = filter_from_query(parse_search(query), sales.options())
+        counted = sales.count_rows(flt)
+    raw = raw_sales(settings.database_url)
+    inside = raw[
+        raw.region.isin(flt.regions)
+        & raw["product"].isin(flt.products)
+        & (raw.date >= flt.start.isoformat())
+        & (raw.date <= flt.end.isoformat())
+    ]
+    assert counted == len(inside) > 0
