@@ -1,4 +1,8 @@
-"""Load through the production topology on loopback: nginx → two gunicorn instances (SQLite demo).
+"""Load through the production topology on loopback: nginx → two gunicorn instances.
+
+`--stack embedded` (default): SQLite and the file-system cache. `--stack compose`: what
+docker-compose.yml runs, PostgreSQL (a database of the run's own) and Redis (a key prefix of the
+run's own) for the cache and the rate limits.
 
 N simulated users log in, open the home page and the dashboards, and change filters, for a fixed
 time. Reports requests/s, failures and latency; then compares the throughput of a cached
@@ -17,8 +21,10 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
+import redis
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import header, percentile
 from tests.conftest import PASSWORDS, TEST_SECRET
 from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, nginx_config
+from tests.support import services
 from tests.support.dash_requests import callback_body, page_body, sales_body
 from tests.support.hr_requests import hr_body
 
@@ -34,7 +41,7 @@ PRODUCTS = ["Produit A", "Produit B", "Produit C", "Produit D"]
 DEPARTMENTS = ["Finance", "HR", "IT", "Marketing", "Sales"]
 
 
-def start_topology(tmp: Path) -> tuple[str, list]:
+def start_topology(tmp: Path, extra_env: dict | None = None) -> tuple[str, list]:
     env = {
         **os.environ,
         "DASHHUB_PATHS__DATA_DIR": str(tmp),
@@ -43,6 +50,7 @@ def start_topology(tmp: Path) -> tuple[str, list]:
         "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
         "DASHHUB_AUTH__LOGIN_RATE_LIMIT": "1000 per minute",
         "GUNICORN_ACCESS_LOG": os.devnull,
+        **(extra_env or {}),
     }
     subprocess.run(
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
@@ -131,9 +139,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--stack", choices=["embedded", "compose"], default="embedded")
     args = parser.parse_args()
+    cleanup = []
+    extra_env = {}
+    if args.stack == "compose":
+        database_url, drop = services.create_database(services.postgres_admin_url())
+        prefix = f"dashhub-load-{uuid.uuid4().hex[:8]}:"
+        redis_url = services.redis_url()
+        extra_env = {
+            "DASHHUB_DATABASE__URL": database_url,
+            "DASHHUB_CACHE__TYPE": "redis",
+            "DASHHUB_CACHE__REDIS_URL": redis_url,
+            "DASHHUB_CACHE__KEY_PREFIX": prefix,
+        }
+        cleanup = [drop, lambda: _delete_keys(redis_url, prefix)]
     with tempfile.TemporaryDirectory() as tmp:
-        base, processes = start_topology(Path(tmp))
+        base, processes = start_topology(Path(tmp), extra_env)
         try:
             results: list = []
             stop = time.monotonic() + args.seconds
@@ -160,9 +182,17 @@ def main() -> None:
                 p.terminate()
             for p in processes:
                 p.wait(timeout=20)
+            for step in cleanup:
+                step()
     latencies = [r[1] * 1000 for r in results]
     failures = sum(1 for r in results if not r[2])
-    print(header(f"Load: {args.users} simulated users for {args.seconds:.0f} s through nginx → 2 × gunicorn"))
+    stack = "SQLite, file cache" if args.stack == "embedded" else "PostgreSQL, Redis"
+    print(
+        header(
+            f"Load: {args.users} simulated users for {args.seconds:.0f} s "
+            f"through nginx → 2 × gunicorn ({stack})"
+        )
+    )
     print("| requests | failed | requests/s | p50 | p95 | p99 |")
     print("| --- | --- | --- | --- | --- | --- |")
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
@@ -177,6 +207,12 @@ def main() -> None:
         f"\nCached Ventes callback {cached_rps:.0f} req/s vs trivial callback {trivial_rps:.0f} req/s "
         f"(8 clients, same stack): ratio {cached_rps / trivial_rps:.2f}"
     )
+
+
+def _delete_keys(redis_url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
 from dashhub.i18n import gettext as _
 from dashhub.layouts import sales as view
+from dashhub.layouts.common import as_json
 from dashhub.layouts.sales import IDS
 from dashhub.services import Services
 from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions, SalesService
@@ -86,12 +87,14 @@ def page(services: Services, search: str) -> object:
     return view.layout(options, flt, current_locale(), export_ticket(services, "sales"))
 
 
-def kpi_texts(k: SalesKpis) -> tuple[str, str | html.Span, str, str]:
+def kpi_texts(k: SalesKpis) -> tuple[str, str | dict, str, str]:
     if k.best_region is None:
         none = _("No sales")
         return fmt_money(0), "—", none, none
     growth = (
-        html.Span(["—", html.Small(" " + _("no sales in the previous period"), className="kpi-note")])
+        as_json(
+            html.Span(["—", html.Small(" " + _("no sales in the previous period"), className="kpi-note")])
+        )
         if k.growth is None
         else fmt_percent(k.growth)
     )

@@ -9,6 +9,22 @@ from dashhub.i18n import gettext as _
 from dashhub.i18n import plotly_locale
 
 
+def as_json(component) -> dict:
+    """component as the plain JSON Dash sends for it.
+
+    Dash serialises callback responses with orjson when every value is plain JSON; one component
+    object in a response makes plotly walk the whole response in Python first (measured: a cached
+    Ventes callback 5.2 ms instead of 2.7 ms). Callbacks return small components through this.
+    """
+    if hasattr(component, "to_plotly_json"):
+        component = component.to_plotly_json()
+    if isinstance(component, dict):
+        return {key: as_json(value) for key, value in component.items()}
+    if isinstance(component, list | tuple):
+        return [as_json(value) for value in component]
+    return component
+
+
 class ExportIds:
     """Component ids of one dashboard's background CSV export."""
 
