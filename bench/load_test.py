@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, percentile
 from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, nginx_config
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, add_user, nginx_config
 from tests.support import services
 from tests.support.dash_requests import callback_body, page_body, sales_body
 from tests.support.hr_requests import hr_body
@@ -55,14 +55,7 @@ def start_topology(tmp: Path, extra_env: dict | None = None) -> tuple[str, list]
     subprocess.run(
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
     )
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "users", "add", "hr", "--role", "hr", "--password-stdin"],
-        env=env,
-        input=PASSWORDS["hr"] + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    add_user(env, "hr")
     ports = [_free_port(), _free_port()]
     processes = [_start(_gunicorn(p), env, tmp / f"gunicorn-{p}.log") for p in ports]
     port = _free_port()

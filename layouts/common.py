@@ -33,6 +33,7 @@ class ExportIds:
         self.cancel = f"{dashboard}-export-cancel"
         self.progress = f"{dashboard}-export-progress"
         self.bar = f"{dashboard}-export-bar"
+        self.count = f"{dashboard}-export-count"
         self.result = f"{dashboard}-export-result"
         self.ticket = f"{dashboard}-export-ticket"
 
@@ -191,7 +192,10 @@ def export_panel(export: ExportIds, ticket: str) -> html.Div:
             dcc.Store(id=export.ticket, data=ticket),
             html.Div(
                 [
-                    html.Div(_("Exporting the filtered rows…"), className="small text-secondary mb-1"),
+                    html.Div(
+                        [_("Exporting the filtered rows…"), " ", html.Span(id=export.count)],
+                        className="small text-secondary mb-1",
+                    ),
                     html.Div(
                         [
                             dbc.Progress(

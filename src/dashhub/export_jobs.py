@@ -125,7 +125,7 @@ def register_export(
         State(ids.ticket, "data"),
         background=True,
         prevent_initial_call=True,
-        progress=[Output(ids.bar, "value"), Output(ids.bar, "label")],
+        progress=[Output(ids.bar, "value"), Output(ids.count, "children")],
         progress_default=[0, ""],
         running=[
             (Output(ids.start, "disabled"), True, False),

@@ -151,14 +151,7 @@ def live_server(tmp_path_factory) -> str:
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
     )
     for role in ("viewer", "hr"):
-        subprocess.run(
-            [sys.executable, "-m", "dashhub", "users", "add", role, "--role", role, "--password-stdin"],
-            env=env,
-            input=PASSWORDS[role] + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
+        add_user(env, role)
     app_ports = [_free_port(), _free_port()]
     apps = [_start(_gunicorn(p), env, data_dir / f"gunicorn-{p}.log") for p in app_ports]
     worker = _start(celery_worker(), env, data_dir / "worker.log")
@@ -206,6 +199,18 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call":
         item.failed_call = report.failed
+
+
+def add_user(env: dict, role: str) -> None:
+    """A user named after role, with its test password, through the command line."""
+    subprocess.run(
+        [sys.executable, "-m", "dashhub", "users", "add", role, "--role", role, "--password-stdin"],
+        env=env,
+        input=PASSWORDS[role] + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
 
 
 def toggle_region(page, region: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in, toggle_region
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, add_user, log_in, toggle_region
 from tests.support import services
 
 
@@ -37,14 +37,7 @@ def app_on_throwaway_postgres(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
     )
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "users", "add", "viewer", "--role", "viewer", "--password-stdin"],
-        env=env,
-        input=PASSWORDS["viewer"] + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-    )
+    add_user(env, "viewer")
     port = _free_port()
     app = _start(_gunicorn(port), env, tmp_path / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"

@@ -59,7 +59,7 @@ def test_a_long_export_shows_progress_and_can_be_cancelled(browser, embedded_ser
     start.click()
     expect(page.locator("#sales-export-progress")).to_be_visible()
     expect(start).to_be_disabled()
-    expect(page.locator("#sales-export-bar")).to_contain_text("lignes", timeout=15_000)
+    expect(page.locator("#sales-export-count")).to_contain_text(" lignes", timeout=15_000)
     cancel.click()
     expect(page.locator("#sales-export-result")).to_contain_text("Export annulé.")
     expect(page.locator("#sales-export-progress")).to_be_hidden()
