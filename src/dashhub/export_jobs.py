@@ -201,8 +201,8 @@ def _done(services: Services, export: ExportFile) -> dbc.Alert:
         "success",
         [
             html.Span(
-                _("{rows} rows exported ({size} MB).").format(
-                    rows=fmt_number(export.rows), size=fmt_number(size / 1e6, 1)
+                _("{rows} rows exported ({size}).").format(
+                    rows=fmt_number(export.rows), size=_file_size(size)
                 ),
                 className="me-2",
             ),
@@ -214,6 +214,12 @@ def _done(services: Services, export: ExportFile) -> dbc.Alert:
             ),
         ],
     )
+
+
+def _file_size(size: int) -> str:
+    if size < 1e6:
+        return _("{size} KB").format(size=fmt_number(max(size / 1e3, 0.1), 1))
+    return _("{size} MB").format(size=fmt_number(size / 1e6, 1))
 
 
 def _alert(color: str, children) -> dbc.Alert:

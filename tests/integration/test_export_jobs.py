@@ -50,6 +50,7 @@ def test_sales_export_job_writes_exactly_the_filtered_rows(demo_app, client, set
     raw = raw_sales(settings.database_url)
     expected = raw[(raw.region == "Nord") & (raw.date >= "2025-12-01") & (raw.date <= "2025-12-31")]
     assert f"{len(expected)} lignes exportées" in text_of(result)
+    assert " ko)" in text_of(result), "a small file is told in kilobytes"
     assert run.progress[-1]["sales-export-bar.value"] == 100
     assert run.progress[-1]["sales-export-count.children"] == f"{len(expected)} / {len(expected)} lignes"
     download = client.get(download_href(result))
