@@ -19,15 +19,13 @@ from dashhub.auth.hardening import check_production, configure_server, install_h
 from dashhub.config import Settings, load_settings
 from dashhub.db import create_schema
 from dashhub.export_jobs import install_download_route
-from dashhub.i18n import LOCALE_COOKIE, LOCALES
+from dashhub.i18n import LOCALES, remember_locale
 from dashhub.logs import configure_logging, install_request_ids
 from dashhub.registry import DASHBOARDS, find
 from dashhub.services import Services
 from dashhub.shell import PAGE_CONTENT, app_layout, forbidden, home, not_found
 
 log = logging.getLogger(__name__)
-
-LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -135,11 +133,12 @@ def _register_routes(server: Flask, services: Services) -> None:
 
     @server.route(f"{prefix}/locale/<code>")
     def choose_locale(code: str) -> Response:
+        """Switch language: for this browser, and for the user wherever they log in next."""
         response = redirect(_same_site_return_path(prefix))
         if code in LOCALES:
-            response.set_cookie(
-                LOCALE_COOKIE, code, max_age=LOCALE_COOKIE_MAX_AGE, httponly=True, samesite="Lax"
-            )
+            remember_locale(response, code)
+            if current_user.is_authenticated:
+                services.users.set_locale(int(current_user.id), code)
         return response
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -94,6 +95,15 @@ users = Table(
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# What each user chose for themselves (a table of its own: databases created before it need no
+# change, `dashhub init` adds it).
+user_settings = Table(
+    "user_settings",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("locale", String(8), nullable=True),
 )
 
 # Structured audit trail: logins, failures, access to restricted data, exports, user changes.

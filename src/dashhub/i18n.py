@@ -49,6 +49,15 @@ def current_locale() -> str:
     return default_locale()
 
 
+LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def remember_locale(response, code: str) -> None:
+    """Make code this browser's language (a cookie read by current_locale)."""
+    if code in LOCALES:
+        response.set_cookie(LOCALE_COOKIE, code, max_age=LOCALE_COOKIE_MAX_AGE, httponly=True, samesite="Lax")
+
+
 @contextlib.contextmanager
 def use_locale(code: str) -> Iterator[None]:
     """Speak code inside the block, whatever the request says (background jobs have none)."""

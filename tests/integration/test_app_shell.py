@@ -9,7 +9,7 @@ import pytest
 
 from dashhub.app import create_app
 from dashhub.registry import DASHBOARDS
-from tests.conftest import load_demo, logged_in, make_settings
+from tests.conftest import add_users, load_demo, logged_in, login, make_settings
 from tests.support import services
 from tests.support.dash_requests import page_body, post_sales, sales_outputs
 
@@ -60,6 +60,21 @@ def test_language_switch_sets_a_cookie_and_returns_to_the_page(client):
     out = sales_outputs(post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31"))
     assert out["sales-trend"]["layout"]["title"]["text"] == "Sales by region over time"
     assert out["sales-kpi-total"].startswith("€")
+
+
+def test_the_language_follows_the_user_to_another_browser(demo_app, client):
+    add_users(demo_app.server.extensions["dashhub"].settings)
+    assert client.get("/locale/en").status_code == 302
+    other_browser = demo_app.server.test_client()
+    response = login(other_browser, "viewer")
+    assert "dashhub_locale=en" in response.headers["Set-Cookie"]
+    page = json.dumps(
+        other_browser.post("/_dash-update-component", json=page_body("/sales")).get_json(), ensure_ascii=False
+    )
+    assert "Sales – interactive charts" in page
+    # another user keeps the default, and an anonymous switch is remembered by the browser only
+    assert "dashhub_locale" not in login(demo_app.server.test_client(), "admin").headers.get("Set-Cookie", "")
+    assert demo_app.server.test_client().get("/locale/en").status_code == 302
 
 
 def test_language_switch_never_redirects_off_site(client):

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashhub.config import ROLES, AuthConfig
-from dashhub.db import bump_version, read_version, users
+from dashhub.db import bump_version, read_version, user_settings, users
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 COMMON_PASSWORDS = frozenset(
@@ -151,6 +151,16 @@ class UserStore:
         with self._lock:
             self._by_id[key] = user
         return user
+
+    def locale(self, user_id: int) -> str | None:
+        """The language the user last chose, if any (applied when they log in on a new browser)."""
+        with self._engine.connect() as conn:
+            return conn.scalar(select(user_settings.c.locale).where(user_settings.c.user_id == user_id))
+
+    def set_locale(self, user_id: int, locale: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(user_settings.delete().where(user_settings.c.user_id == user_id))
+            conn.execute(user_settings.insert().values(user_id=user_id, locale=locale))
 
     def all(self) -> list[tuple[str, str, bool]]:
         with self._engine.connect() as conn:

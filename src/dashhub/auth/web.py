@@ -18,7 +18,7 @@ from dashhub import __version__
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import User, UserStore
 from dashhub.config import Settings
-from dashhub.i18n import LOCALES, current_locale
+from dashhub.i18n import LOCALES, current_locale, remember_locale
 from dashhub.i18n import gettext as _
 from dashhub.registry import DASHBOARDS, Dashboard, allowed_roles, by_key
 
@@ -135,7 +135,11 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
         session.permanent = True
         login_user(result.user)
         audit.record("login", username=result.user.username, role=result.user.role)
-        return redirect(_safe_next(form.next.data, prefix))
+        response = redirect(_safe_next(form.next.data, prefix))
+        saved = store.locale(result.user.id)
+        if saved:
+            remember_locale(response, saved)  # the language follows the user to a new browser
+        return response
 
     @server.route(f"{prefix}/logout", methods=["POST"])
     def logout():
