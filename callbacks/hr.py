@@ -276,7 +276,7 @@ def page(services: Services, search: str) -> object:
 
 def register(app: Dash, services: Services) -> None:
     employees = services.employees
-    callback = secure_callback(app, services.access, "hr")
+    callback = secure_callback(app, "hr")
 
     @callback(
         Output(IDS.SELECTION, "data"),

@@ -116,7 +116,7 @@ FIGURE_BUILDERS = {
 
 def register(app: Dash, services: Services) -> None:
     sales = services.sales
-    callback = secure_callback(app, services.access, "sales")
+    callback = secure_callback(app, "sales")
 
     @callback(
         Output(IDS.KPI_TOTAL, "children"),

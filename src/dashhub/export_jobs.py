@@ -60,7 +60,7 @@ def register_export(
     app: Dash, services: Services, dashboard: str, ids: ExportIds, query: State, source: ExportSource
 ) -> None:
     """The background export of one dashboard: its button, progress, cancel and result."""
-    callback = secure_callback(app, services.access, dashboard)
+    callback = secure_callback(app, dashboard)
     timeout = services.settings.jobs.timeout_seconds
 
     def run_export(set_progress, _clicks, query_string, token):

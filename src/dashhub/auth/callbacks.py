@@ -10,7 +10,7 @@ from dash import Dash
 from dash.exceptions import PreventUpdate
 from flask import Flask, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from dashhub.auth.web import Access
 
@@ -27,17 +27,18 @@ class CallbackFailed(InternalServerError):
     description = "internal error; the administrators have been told"
 
 
-def secure_callback(app: Dash, access: Access | None = None, key: str | None = None) -> Callable:
-    """Like app.callback; each call first checks that the session's user may open dashboard key.
+def secure_callback(app: Dash, key: str | None = None) -> Callable:
+    """Like app.callback, for callbacks of dashboard key: the dispatch guard checks, before each
+    call, that the session's user may open it (install_dispatch_guard).
 
     What the browser sends (pathname, inputs, state) plays no part in the decision, so a request
     that relabels its inputs or forges a pathname gets a 403 like any other. An exception in the
     callback is logged and answered with a bare 500, so that any other error on the callback
     route can be told apart as a malformed request; a database that does not answer gets a 503.
 
-    Background callbacks (background=True) run in a worker without a request: the dispatch guard
-    (install_dispatch_guard) checks the session before the job is queued, and the job itself
-    checks the ticket the server signed into the page.
+    Background callbacks (background=True) run in a worker without a request: the guard checks the
+    session before the job is queued, and the job itself checks the ticket the server signed into
+    the page.
     """
     keys = app.server.extensions.setdefault(CALLBACK_KEYS, {})
 
@@ -54,15 +55,10 @@ def secure_callback(app: Dash, access: Access | None = None, key: str | None = N
 
                 @functools.wraps(function)
                 def guarded(*args, **kwargs):
-                    if access is not None and key is not None:
-                        access.require(key)
                     try:
                         return function(*args, **kwargs)
-                    except (HTTPException, PreventUpdate):
-                        raise
-                    except OperationalError as exc:
-                        log.error("callback %s: database unavailable: %s", function.__name__, exc)
-                        raise DatabaseUnavailable() from exc
+                    except (HTTPException, PreventUpdate, OperationalError):
+                        raise  # OperationalError: the server's database handler answers 503
                     except Exception as exc:
                         log.exception("callback %s failed", function.__name__)
                         raise CallbackFailed() from exc
@@ -74,10 +70,6 @@ def secure_callback(app: Dash, access: Access | None = None, key: str | None = N
         return decorate
 
     return callback
-
-
-class DatabaseUnavailable(ServiceUnavailable):
-    description = "database unavailable"
 
 
 def install_dispatch_guard(server: Flask, access: Access, prefix: str) -> None:
