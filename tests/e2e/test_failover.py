@@ -1,4 +1,5 @@
-"""One gunicorn instance killed under nginx: the other serves, and no acknowledged write is lost."""
+"""Instances killed or hung behind nginx: the other serves, no acknowledged write is lost, and a
+request nobody answers ends in a message, not an endless spinner."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ EVERYTHING = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produ
 
 
 @pytest.fixture
-def topology(tmp_path):
-    """Its own nginx and two gunicorn instances (the shared one must stay whole)."""
+def topology(tmp_path, request):
+    """Its own nginx and two gunicorn instances (the shared one must stay whole). An indirect
+    parameter {"read_timeout": seconds} shortens nginx's proxy_read_timeout (90 s deployed)."""
+    read_timeout = getattr(request, "param", {}).get("read_timeout")
     env = {
         **os.environ,
         "DASHHUB_PATHS__DATA_DIR": str(tmp_path),
@@ -40,6 +43,10 @@ def topology(tmp_path):
     apps = [_start(_gunicorn(p), env, tmp_path / f"gunicorn-{p}.log") for p in ports]
     port = _free_port()
     config = nginx_config(tmp_path, port, ports)
+    if read_timeout:
+        text = config.read_text()
+        assert "proxy_read_timeout 90s;" in text
+        config.write_text(text.replace("proxy_read_timeout 90s;", f"proxy_read_timeout {read_timeout}s;"))
     nginx = _start(
         ["nginx", "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"], env, tmp_path / "nginx.log"
     )
@@ -66,10 +73,15 @@ def _login(base: str) -> requests.Session:
     return session
 
 
-def _kill_instance(master: subprocess.Popen) -> None:
+def _signal_instance(master: subprocess.Popen, signum: int) -> None:
+    """Send signum to a gunicorn master, then to each of its workers."""
     children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
     for pid in [master.pid, *map(int, children)]:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, signum)
+
+
+def _kill_instance(master: subprocess.Popen) -> None:
+    _signal_instance(master, signal.SIGKILL)
     master.wait(timeout=10)
 
 
@@ -129,3 +141,36 @@ def test_every_instance_down_shows_a_banner_then_the_page_recovers(topology, bro
         restarted.terminate()
         restarted.wait(timeout=20)
         context.close()
+
+
+@pytest.mark.parametrize("topology", [{"read_timeout": 3}], indirect=True)
+def test_a_request_no_instance_answers_ends_in_a_message_then_the_page_recovers(topology, browser):
+    """Both instances hang (stopped, as a stuck worker would be): nginx gives up after its read
+    timeout (504), the page says so and keeps what it showed; once they answer again, it recovers."""
+    base, apps, _database, _env = topology
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    log_in(page, base, "admin", PASSWORDS["admin"])
+    page.goto(base + "/sales")
+    total = page.locator("#sales-kpi-total")
+    expect(total).not_to_have_text("…")
+    shown = total.text_content()
+    banner = page.locator("#request-alert")
+
+    for app in apps:
+        _signal_instance(app, signal.SIGSTOP)
+    try:
+        with page.expect_response(lambda r: "_dash-update-component" in r.url, timeout=20_000) as answer:
+            toggle_region(page, "Est")
+        assert answer.value.status == 504
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("Le serveur n'a pas répondu à temps")
+        expect(total).to_have_text(shown)  # what was shown stays
+    finally:
+        for app in apps:
+            _signal_instance(app, signal.SIGCONT)
+
+    toggle_region(page, "Ouest")
+    expect(banner).to_be_hidden()
+    expect(total).not_to_have_text(shown)
+    context.close()
