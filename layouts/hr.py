@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashhub.i18n import gettext as _
+from dashhub.i18n import number_separators
 from dashhub.layouts.common import (
     ExportIds,
     chart_card,
@@ -142,7 +143,10 @@ def _columns() -> list[dict]:
 
 
 def _grid_texts() -> dict[str, str]:
+    thousands, decimal = number_separators()
     return {
+        "thousandSeparator": thousands,
+        "decimalSeparator": decimal,
         "page": _("Page"),
         "of": _("of"),
         "to": _("to"),

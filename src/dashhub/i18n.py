@@ -91,6 +91,12 @@ def _locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
+def number_separators(locale: str | None = None) -> tuple[str, str]:
+    """(thousands, decimal) separators of locale, for widgets that format numbers themselves."""
+    symbols = _locale(locale or current_locale()).number_symbols["latn"]
+    return symbols["group"], symbols["decimal"]
+
+
 def fmt_number(value: float, digits: int = 0, locale: str | None = None) -> str:
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return _pattern(pattern).apply(value, _locale(locale or current_locale()))

@@ -32,6 +32,8 @@ def test_the_seed_kpis_show_on_the_demo_data(hr_page):
     assert hr_page.locator("#hr-kpi-performance").text_content() == "74,2/100"
     assert hr_page.locator("#hr-kpi-satisfaction").text_content() == "7,0/10"
     assert hr_page.locator("#hr-table .ag-row").count() > 0
+    # the grid writes its own numbers: in French too
+    expect(hr_page.locator("#hr-table .ag-paging-row-summary-panel")).to_contain_text("sur 2\u202f000")
 
 
 def test_changing_a_filter_updates_all_eight_outputs(hr_page):
