@@ -204,7 +204,7 @@ def main() -> None:
 
 def _delete_keys(redis_url: str, prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{prefix}*"):
+    for key in client.scan_iter(f"*{prefix}*"):
         client.delete(key)
 
 

@@ -173,7 +173,7 @@ def live_server(tmp_path_factory) -> str:
             process.wait(timeout=30)
         drop_database()
         keys = redis.Redis.from_url(redis_url)
-        for key in keys.scan_iter(f"{prefix}*"):
+        for key in keys.scan_iter(f"*{prefix}*"):  # the rate limiter writes LIMITS:LIMITER/<prefix>…
             keys.delete(key)
 
 

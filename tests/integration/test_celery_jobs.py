@@ -74,7 +74,7 @@ def celery_app(tmp_path_factory):
     worker.terminate()
     worker.wait(timeout=30)
     client = redis.Redis.from_url(services.redis_url())
-    keys = list(client.scan_iter(f"{prefix}*"))
+    keys = list(client.scan_iter(f"*{prefix}*"))
     if keys:
         client.delete(*keys)
 
