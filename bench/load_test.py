@@ -16,7 +16,6 @@ import argparse
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, percentile
 from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, add_user, nginx_config
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, add_user, init_demo, nginx_config
 from tests.support import services
 from tests.support.dash_requests import callback_body, page_body, sales_body
 from tests.support.hr_requests import hr_body
@@ -52,9 +51,7 @@ def start_topology(tmp: Path, extra_env: dict | None = None) -> tuple[str, list]
         "GUNICORN_ACCESS_LOG": os.devnull,
         **(extra_env or {}),
     }
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
-    )
+    init_demo(env)
     add_user(env, "hr")
     ports = [_free_port(), _free_port()]
     processes = [_start(_gunicorn(p), env, tmp / f"gunicorn-{p}.log") for p in ports]

@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from dashhub.auth.users import UserStore
 from dashhub.config import Settings, load_settings
 from dashhub.db import bump_version, create_schema, employees, make_engine, sales, sales_daily
-from dashhub.demo import demo_employees, demo_sales
+from dashhub.demo import demo_employees, demo_sales, insert_transactions
 from dashhub.services.loading import insert_employees, insert_sales, refresh_sales_rollup
 from tests.support import services
 
@@ -61,6 +61,16 @@ def make_settings(tmp_path, database_url: str, **overrides) -> Settings:
     }
     environ.update({k: str(v) for k, v in overrides.items()})
     return load_settings(path=None, environ=environ)
+
+
+def add_transactions(database_url: str, count: int) -> None:
+    """count more synthetic sales rows, with the rollup and the data version brought up to date."""
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        insert_transactions(conn, count)
+        refresh_sales_rollup(conn)
+        bump_version(conn, "sales")
+    engine.dispose()
 
 
 def add_users(settings: Settings) -> None:

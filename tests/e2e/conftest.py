@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORDS, TEST_SECRET
 from tests.support import services
@@ -101,28 +102,45 @@ def nginx_config(tmp: Path, port: int, upstreams: list[int]) -> Path:
     return path
 
 
-def production_env(data_dir: Path, database_url: str, redis_url: str, prefix: str) -> dict:
-    """The environment of the compose deployment, on loopback services: PostgreSQL, Redis for
-    the cache, the rate limits and the Celery broker (keys and queue of the run's own)."""
+def server_env(data_dir: Path, **extra: str) -> dict:
+    """The environment of a test's own app instance: production mode (the guards apply), its data
+    folder, the test secret and admin password, the embedded database unless extra names one."""
     env = {
         **os.environ,
         "DASHHUB_PATHS__DATA_DIR": str(data_dir),
-        "DASHHUB_DATABASE__URL": database_url,
         "DASHHUB_ENVIRONMENT": "production",
         "DASHHUB_SECRET_KEY": TEST_SECRET,
         "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
-        "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
-        "DASHHUB_AUTH__LOGIN_RATE_LIMIT": "60 per minute",  # the suite logs in often from 127.0.0.1
-        "DASHHUB_CACHE__TYPE": "redis",
-        "DASHHUB_CACHE__REDIS_URL": redis_url,
-        "DASHHUB_CACHE__KEY_PREFIX": prefix,
-        "DASHHUB_JOBS__BACKEND": "celery",
-        "DASHHUB_JOBS__BROKER_URL": redis_url,
-        "DASHHUB_JOBS__QUEUE": prefix.rstrip(":"),
-        "GUNICORN_ACCESS_LOG": str(data_dir / "access.log"),
+        "GUNICORN_ACCESS_LOG": os.devnull,
+        **extra,
     }
     env.pop("DASHHUB_DATABASE_URL", None)
     return env
+
+
+def init_demo(env: dict) -> None:
+    """`dashhub init --demo` in env: the schema, the demo data and the admin user."""
+    subprocess.run(
+        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
+    )
+
+
+def production_env(data_dir: Path, database_url: str, redis_url: str, prefix: str) -> dict:
+    """The environment of the compose deployment, on loopback services: PostgreSQL, Redis for
+    the cache, the rate limits and the Celery broker (keys and queue of the run's own)."""
+    return server_env(
+        data_dir,
+        DASHHUB_DATABASE__URL=database_url,
+        DASHHUB_SERVER__TRUSTED_PROXIES="1",
+        DASHHUB_AUTH__LOGIN_RATE_LIMIT="60 per minute",  # the suite logs in often from 127.0.0.1
+        DASHHUB_CACHE__TYPE="redis",
+        DASHHUB_CACHE__REDIS_URL=redis_url,
+        DASHHUB_CACHE__KEY_PREFIX=prefix,
+        DASHHUB_JOBS__BACKEND="celery",
+        DASHHUB_JOBS__BROKER_URL=redis_url,
+        DASHHUB_JOBS__QUEUE=prefix.rstrip(":"),
+        GUNICORN_ACCESS_LOG=str(data_dir / "access.log"),
+    )
 
 
 def celery_worker() -> list[str]:
@@ -147,9 +165,7 @@ def live_server(tmp_path_factory) -> str:
     redis_url = services.redis_url()
     prefix = f"dashhub-e2e-{uuid.uuid4().hex[:8]}:"
     env = production_env(data_dir, database_url, redis_url, prefix)
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
-    )
+    init_demo(env)
     for role in ("viewer", "hr"):
         add_user(env, role)
     app_ports = [_free_port(), _free_port()]
@@ -218,6 +234,16 @@ def toggle_region(page, region: str) -> None:
     page.locator("#sales-regions").click()
     page.get_by_role("option", name=region, exact=True).click()
     page.keyboard.press("Escape")
+
+
+def open_sales(browser, base: str, username: str):
+    """A new browser context logged in as username, on Ventes with its KPIs drawn: (context, page)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    log_in(page, base, username, PASSWORDS[username])
+    page.goto(base + "/sales")
+    expect(page.locator("#sales-kpi-total")).not_to_have_text("…")
+    return context, page
 
 
 def log_in(page, base: str, username: str, password: str) -> None:

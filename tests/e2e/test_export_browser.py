@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
-from dashhub.db import bump_version, make_engine
-from dashhub.demo import insert_transactions
+from dashhub.db import make_engine
 from dashhub.i18n import fmt_number
-from dashhub.services.loading import refresh_sales_rollup
-from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in
+from tests.conftest import add_transactions
+from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, init_demo, open_sales, server_env
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +17,11 @@ def embedded_server(tmp_path_factory):
     """gunicorn on SQLite and the file cache (the embedded default), 2 million more sales rows: an
     export of everything runs for several seconds even on a fast machine, long enough to cancel."""
     data = tmp_path_factory.mktemp("embedded")
-    env = {
-        **os.environ,
-        "DASHHUB_PATHS__DATA_DIR": str(data),
-        "DASHHUB_ENVIRONMENT": "production",
-        "DASHHUB_SECRET_KEY": TEST_SECRET,
-        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
-        "GUNICORN_ACCESS_LOG": os.devnull,
-    }
-    env.pop("DASHHUB_DATABASE_URL", None)
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
-    )
-    engine = make_engine(f"sqlite:///{data / 'dashhub.db'}")
-    with engine.begin() as conn:
-        insert_transactions(conn, 2_000_000)
-        refresh_sales_rollup(conn)
-        bump_version(conn, "sales")
+    env = server_env(data)
+    init_demo(env)
+    database_url = f"sqlite:///{data / 'dashhub.db'}"
+    add_transactions(database_url, 2_000_000)
+    engine = make_engine(database_url)
     port = _free_port()
     app = _start(_gunicorn(port), env, data / "gunicorn.log")
     base = f"http://127.0.0.1:{port}"
@@ -52,11 +34,7 @@ def embedded_server(tmp_path_factory):
 
 def test_a_long_export_shows_progress_and_can_be_cancelled(browser, embedded_server):
     embedded_server, engine = embedded_server
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    log_in(page, embedded_server, "admin", PASSWORDS["admin"])
-    page.goto(embedded_server + "/sales")
-    expect(page.locator("#sales-kpi-total")).not_to_have_text("…")
+    context, page = open_sales(browser, embedded_server, "admin")
     start, cancel = page.locator("#sales-export-start"), page.locator("#sales-export-cancel")
     expect(cancel).to_be_disabled()
 

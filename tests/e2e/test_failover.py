@@ -8,15 +8,24 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORDS, TEST_SECRET
-from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, log_in, nginx_config, toggle_region
+from tests.conftest import PASSWORDS
+from tests.e2e.conftest import (
+    _free_port,
+    _gunicorn,
+    _start,
+    _wait_for,
+    init_demo,
+    nginx_config,
+    open_sales,
+    server_env,
+    toggle_region,
+)
 from tests.support.dash_requests import sales_body
 
 EVERYTHING = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produit C", "Produit D"])
@@ -27,18 +36,10 @@ def topology(tmp_path, request):
     """Its own nginx and two gunicorn instances (the shared one must stay whole). An indirect
     parameter {"read_timeout": seconds} shortens nginx's proxy_read_timeout (90 s deployed)."""
     read_timeout = getattr(request, "param", {}).get("read_timeout")
-    env = {
-        **os.environ,
-        "DASHHUB_PATHS__DATA_DIR": str(tmp_path),
-        "DASHHUB_SECRET_KEY": TEST_SECRET,
-        "DASHHUB_ADMIN_PASSWORD": PASSWORDS["admin"],
-        "DASHHUB_SERVER__TRUSTED_PROXIES": "1",
-        "DASHHUB_AUTH__LOGIN_RATE_LIMIT": "1000 per minute",
-        "GUNICORN_ACCESS_LOG": os.devnull,
-    }
-    subprocess.run(
-        [sys.executable, "-m", "dashhub", "init", "--demo"], env=env, check=True, capture_output=True
+    env = server_env(
+        tmp_path, DASHHUB_SERVER__TRUSTED_PROXIES="1", DASHHUB_AUTH__LOGIN_RATE_LIMIT="1000 per minute"
     )
+    init_demo(env)
     ports = [_free_port(), _free_port()]
     apps = [_start(_gunicorn(p), env, tmp_path / f"gunicorn-{p}.log") for p in ports]
     port = _free_port()
@@ -113,12 +114,8 @@ def test_killing_one_instance_loses_no_request_and_no_acknowledged_write(topolog
 
 def test_every_instance_down_shows_a_banner_then_the_page_recovers(topology, browser):
     base, apps, _database, env = topology
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    log_in(page, base, "admin", PASSWORDS["admin"])
-    page.goto(base + "/sales")
+    context, page = open_sales(browser, base, "admin")
     total = page.locator("#sales-kpi-total")
-    expect(total).not_to_have_text("…")
     banner = page.locator("#request-alert")
 
     for app in apps:
@@ -148,12 +145,8 @@ def test_a_request_no_instance_answers_ends_in_a_message_then_the_page_recovers(
     """Both instances hang (stopped, as a stuck worker would be): nginx gives up after its read
     timeout (504), the page says so and keeps what it showed; once they answer again, it recovers."""
     base, apps, _database, _env = topology
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    log_in(page, base, "admin", PASSWORDS["admin"])
-    page.goto(base + "/sales")
+    context, page = open_sales(browser, base, "admin")
     total = page.locator("#sales-kpi-total")
-    expect(total).not_to_have_text("…")
     shown = total.text_content()
     banner = page.locator("#request-alert")
 

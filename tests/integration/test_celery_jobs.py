@@ -14,10 +14,7 @@ import pytest
 import redis
 
 from dashhub.app import create_app
-from dashhub.db import bump_version, make_engine
-from dashhub.demo import insert_transactions
-from dashhub.services.loading import refresh_sales_rollup
-from tests.conftest import TEST_SECRET, add_users, load_demo, logged_in, make_settings
+from tests.conftest import TEST_SECRET, add_transactions, add_users, load_demo, logged_in, make_settings
 from tests.support import services
 from tests.support.export_jobs import (
     begin,
@@ -44,12 +41,7 @@ def celery_app(tmp_path_factory):
     settings = make_settings(tmp, f"sqlite:///{tmp / 'celery.db'}", **overrides)
     load_demo(settings.database_url)
     add_users(settings)
-    engine = make_engine(settings.database_url)
-    with engine.begin() as conn:
-        insert_transactions(conn, 300_000)
-        refresh_sales_rollup(conn)
-        bump_version(conn, "sales")
-    engine.dispose()
+    add_transactions(settings.database_url, 300_000)
     env = {
         **os.environ,
         **overrides,

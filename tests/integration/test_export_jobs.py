@@ -12,11 +12,9 @@ import pytest
 
 from dashhub.app import create_app
 from dashhub.callbacks.sales import filter_from_query
-from dashhub.db import bump_version, make_engine
-from dashhub.demo import insert_transactions
-from dashhub.services.loading import refresh_sales_rollup
+from dashhub.db import make_engine
 from dashhub.urlstate import parse_search
-from tests.conftest import add_users, load_demo, logged_in, make_settings
+from tests.conftest import add_transactions, add_users, load_demo, logged_in, make_settings
 from tests.support.export_jobs import (
     begin,
     cancel,
@@ -142,12 +140,7 @@ def big_sales_app(tmp_path_factory):
     settings = make_settings(tmp, f"sqlite:///{tmp / 'big.db'}")
     load_demo(settings.database_url)
     add_users(settings)
-    engine = make_engine(settings.database_url)
-    with engine.begin() as conn:
-        insert_transactions(conn, 300_000)
-        refresh_sales_rollup(conn)
-        bump_version(conn, "sales")
-    engine.dispose()
+    add_transactions(settings.database_url, 300_000)
     return create_app(settings)
 
 
