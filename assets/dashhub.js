@@ -10,6 +10,40 @@ window.addEventListener("unhandledrejection", function (event) {
 
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   dashhub: {
+    // The URL is the state. Which page to draw: a new route when the address names something
+    // other than what the page shows (a link, Back, Forward, a pasted address); nothing when the
+    // address only echoes what the page itself just wrote there.
+    route: function (pathname, search, current, views) {
+      const noUpdate = window.dash_clientside.no_update;
+      if (typeof pathname !== "string") {
+        return noUpdate; // the address is not read yet
+      }
+      search = search || "";
+      const shown = views && views.length && views[0] ? views[0].search : null;
+      if (current && current.pathname === pathname) {
+        if (shown !== null ? shown === search : current.search === search) {
+          return noUpdate;
+        }
+      }
+      return { pathname: pathname, search: search, at: Date.now() };
+    },
+
+    // The one writer of the address: a dashboard's view state goes into the URL. Changes the
+    // user made add a history entry (Back undoes them); the page's own first answer only tidies
+    // the address it was opened with, in place.
+    syncAddress: function (views) {
+      const noUpdate = window.dash_clientside.no_update;
+      const view = views && views.length ? views[0] : null;
+      if (!view || typeof view.search !== "string" || view.search === window.location.search) {
+        return noUpdate;
+      }
+      if (view.replace) {
+        const url = window.location.pathname + view.search + window.location.hash;
+        window.history.replaceState(window.history.state, "", url);
+      }
+      return view.search;
+    },
+
     // The employee table pages from the server (infinite row model): when the filters or the
     // chart selection change, drop its cached pages so that it asks again.
     refreshGrid: function (query, gridId) {

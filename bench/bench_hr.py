@@ -20,8 +20,9 @@ from sqlalchemy import delete
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, rss_mb, summary, timed_app
-from dashhub.db import bump_version, create_schema, employees, make_engine
+from dashhub.db import bump_version, employees, make_engine
 from dashhub.demo import DEPARTMENTS, demo_employees
+from dashhub.migrations import upgrade
 from dashhub.services.loading import insert_employees
 from tests.support.hr_requests import hr_body
 
@@ -32,7 +33,7 @@ def build_database(count: int) -> str:
     RESULTS.mkdir(exist_ok=True)
     url = f"sqlite:///{RESULTS / f'employees-{count}.db'}"
     engine = make_engine(url)
-    create_schema(engine)
+    upgrade(engine)
     with engine.connect() as conn:
         if conn.execute(employees.select().limit(1)).first() is not None:
             return url

@@ -21,8 +21,9 @@ from sqlalchemy import delete
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import header, rss_mb, summary, timed_app
-from dashhub.db import bump_version, create_schema, make_engine, sales, sales_daily
+from dashhub.db import bump_version, make_engine, sales, sales_daily
 from dashhub.demo import PRODUCTS, REGIONS, demo_sales, insert_transactions
+from dashhub.migrations import upgrade
 from dashhub.services.loading import insert_sales, refresh_sales_rollup
 from tests.support.dash_requests import sales_body
 
@@ -35,7 +36,7 @@ def build_database(rows: str, database_url: str | None) -> str:
     RESULTS.mkdir(exist_ok=True)
     url = database_url or f"sqlite:///{RESULTS / f'sales-{rows}.db'}"
     engine = make_engine(url)
-    create_schema(engine)
+    upgrade(engine)
     with engine.connect() as conn:
         present = conn.execute(sales.select().limit(1)).first() is not None
     if present and database_url is None:

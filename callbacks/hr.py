@@ -10,25 +10,28 @@ from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
-from dashhub.export_jobs import ExportSource, export_ticket, register_export
-from dashhub.exports import chart_html, csv_download
-from dashhub.figures import hr as figures
-from dashhub.i18n import current_locale, fmt_money, fmt_number
-from dashhub.i18n import gettext as _
-from dashhub.layouts import hr as view
-from dashhub.layouts.hr import IDS
-from dashhub.services import Services
-from dashhub.services.employees import (
+from dashhub.container import Services
+from dashhub.domain.hr import (
     AGE_LABELS,
     COLUMNS,
     EXP_LABELS,
-    EmployeesService,
     HrData,
     HrFilter,
     HrOptions,
     Selection,
+    filter_from_query,
+    query_for,
 )
-from dashhub.urlstate import encode_search, parse_search
+from dashhub.domain.query import encode_search, parse_search
+from dashhub.export_jobs import ExportSource, export_ticket, register_export
+from dashhub.exports import chart_html
+from dashhub.figures import hr as figures
+from dashhub.i18n import current_locale, fmt_money, fmt_number
+from dashhub.i18n import gettext as _
+from dashhub.layouts import hr as view
+from dashhub.layouts.common import view_state
+from dashhub.layouts.hr import IDS
+from dashhub.services.employees import EmployeesService
 from dashhub.validation import BadInput, choices
 
 FIGURE_BUILDERS = {
@@ -41,52 +44,7 @@ MAX_PAGE = 500
 MAX_LASSO_POINTS = 2000
 
 
-# --- filter state: URL ⇄ HrFilter ---
-
-
-def filter_from_query(query: dict[str, list[str]], options: HrOptions) -> HrFilter:
-    """The filter a URL asks for: unknown departments dropped, ranges clamped to the data."""
-    departments = query.get("department")
-    known = (
-        options.departments
-        if departments is None
-        else tuple(d for d in dict.fromkeys(departments) if d in options.departments)
-    )
-    return HrFilter(
-        known,
-        _range_from_text(query.get("experience"), options.experience),
-        _range_from_text(query.get("age"), options.age),
-    )
-
-
-def query_for(flt: HrFilter, options: HrOptions) -> str:
-    """The shortest query string for flt (what equals the default is left out)."""
-    return encode_search(
-        {
-            "department": None
-            if set(flt.departments) == set(options.departments)
-            else list(flt.departments) or ["-"],
-            "experience": None if flt.experience == options.experience else _range_text(flt.experience),
-            "age": None if flt.age == options.age else _range_text(flt.age),
-        }
-    )
-
-
-def _range_text(bounds: tuple[float, float]) -> str:
-    return "-".join(f"{b:g}" for b in bounds)
-
-
-def _range_from_text(values: list[str] | None, bounds: tuple[float, float]) -> tuple[float, float]:
-    if not values:
-        return bounds
-    try:
-        low, high = (float(part) for part in values[-1].split("-", 1))
-    except ValueError:
-        return bounds
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return bounds
-    low, high = sorted((low, high))
-    return max(low, bounds[0]), min(high, bounds[1])
+# --- inputs ---
 
 
 def _range_input(value, bounds: tuple[float, float], field: str) -> tuple[float, float]:
@@ -308,7 +266,7 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.SELECTION_TEXT, "children"),
         Output(IDS.CLEAR_SELECTION, "disabled"),
         Output(IDS.QUERY, "data"),
-        Output("url", "search"),
+        Output(IDS.VIEW, "data"),
         Input(IDS.DEPARTMENTS, "value"),
         Input(IDS.EXPERIENCE, "value"),
         Input(IDS.AGE, "value"),
@@ -329,7 +287,7 @@ def register(app: Dash, services: Services) -> None:
             selection_text(flt.selection, locale),
             not flt.selection.active,
             exports,
-            search,
+            view_state(search, ctx.triggered_id),
         )
 
     @callback(
@@ -367,15 +325,6 @@ def register(app: Dash, services: Services) -> None:
         figure = FIGURE_BUILDERS[chart](employees.dashboard(flt), current_locale())
         services.audit.record("export", dashboard="hr", format="html", chart=chart)
         return chart_html(figure, f"rh-{chart}.html")
-
-    @server.route(f"{services.prefix}/export/hr.csv", endpoint="export_hr_csv")
-    def export_csv() -> Response:
-        services.access.require("hr")
-        flt = filter_from_export_query(services, request.query_string.decode("latin-1"))
-        services.audit.record(
-            "export", dashboard="hr", format="csv", query=request.query_string.decode("latin-1")
-        )
-        return csv_download(COLUMNS, csv_rows(employees, flt), "rh.csv")
 
     def prepare_export(query: str):
         flt = filter_from_export_query(services, query)

@@ -2,67 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from dash import Dash, Input, Output, State, get_relative_path, html
+from dash import Dash, Input, Output, State, ctx, get_relative_path, html
 from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.container import Services
+from dashhub.domain.query import parse_search
+from dashhub.domain.sales import SalesFilter, SalesKpis, SalesOptions, filter_from_query, query_for
 from dashhub.export_jobs import ExportSource, export_ticket, register_export
-from dashhub.exports import chart_html, csv_download
+from dashhub.exports import chart_html
 from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
 from dashhub.i18n import gettext as _
 from dashhub.layouts import sales as view
-from dashhub.layouts.common import as_json
+from dashhub.layouts.common import as_json, view_state
 from dashhub.layouts.sales import IDS
-from dashhub.services import Services
-from dashhub.services.sales import SalesFilter, SalesKpis, SalesOptions, SalesService
-from dashhub.urlstate import encode_search, parse_search
+from dashhub.services.sales import SalesService
 from dashhub.validation import choices, iso_date
-
-# --- filter state: URL ⇄ SalesFilter ---
-
-
-def filter_from_query(query: dict[str, list[str]], options: SalesOptions) -> SalesFilter:
-    """The filter a URL asks for; unknown values are dropped, dates clamped to the data."""
-    everything = options.everything()
-    regions = _known(query.get("region"), options.regions)
-    products = _known(query.get("product"), options.products)
-    start = _clamped_date(query.get("start"), everything.start, everything)
-    end = _clamped_date(query.get("end"), everything.end, everything)
-    if start > end:
-        start, end = end, start
-    return SalesFilter(regions, products, start, end)
-
-
-def query_for(flt: SalesFilter, options: SalesOptions) -> str:
-    """The shortest query string for flt: what equals the default (everything) is left out."""
-    everything = options.everything()
-    return encode_search(
-        {
-            "region": None if set(flt.regions) == set(options.regions) else list(flt.regions) or ["-"],
-            "product": None if set(flt.products) == set(options.products) else list(flt.products) or ["-"],
-            "start": None if flt.start == everything.start else flt.start.isoformat(),
-            "end": None if flt.end == everything.end else flt.end.isoformat(),
-        }
-    )
-
-
-def _known(values: list[str] | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    if values is None:
-        return allowed
-    return tuple(v for v in dict.fromkeys(values) if v in allowed)
-
-
-def _clamped_date(values: list[str] | None, default: dt.date, bounds: SalesFilter) -> dt.date:
-    if not values:
-        return default
-    try:
-        day = dt.date.fromisoformat(values[-1][:10])
-    except ValueError:
-        return default
-    return min(max(day, bounds.start), bounds.end)
 
 
 def filter_from_inputs(regions, products, start, end, options: SalesOptions) -> SalesFilter:
@@ -129,7 +85,8 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.TREND_HTML, "href"),
         Output(IDS.ANIMATION_HTML, "href"),
         Output(IDS.STACKED_HTML, "href"),
-        Output("url", "search"),
+        Output(IDS.QUERY, "data"),
+        Output(IDS.VIEW, "data"),
         Input(IDS.REGIONS, "value"),
         Input(IDS.PRODUCTS, "value"),
         Input(IDS.DATES, "start_date"),
@@ -147,6 +104,7 @@ def register(app: Dash, services: Services) -> None:
             *(build(data, locale) for build in FIGURE_BUILDERS.values()),
             *chart_links,
             search,
+            view_state(search, ctx.triggered_id),
         )
 
     server = app.server
@@ -168,16 +126,6 @@ def register(app: Dash, services: Services) -> None:
         )
         return chart_html(figure, f"ventes-{chart}.html")
 
-    @server.route(f"{services.prefix}/export/sales.csv", endpoint="export_sales_csv")
-    def export_csv() -> Response:
-        services.access.require("sales")
-        options = sales.options()
-        flt = filter_from_query(parse_search(request.query_string.decode("latin-1")), options)
-        services.audit.record(
-            "export", dashboard="sales", format="csv", query=request.query_string.decode("latin-1")
-        )
-        return csv_download(CSV_HEADER, csv_rows(sales, flt), "ventes.csv")
-
     def prepare_export(query: str):
         flt = filter_from_query(parse_search(query), sales.options())
         return sales.count_rows(flt), csv_rows(sales, flt)
@@ -187,7 +135,7 @@ def register(app: Dash, services: Services) -> None:
         services,
         "sales",
         IDS.EXPORT,
-        State("url", "search"),
+        State(IDS.QUERY, "data"),
         ExportSource(CSV_HEADER, "ventes.csv", prepare_export),
     )
 

@@ -25,6 +25,25 @@ def as_json(component) -> dict:
     return component
 
 
+def view_state_id(dashboard: str) -> dict[str, str]:
+    """The id of a dashboard's view state: {"search": its query string, "replace": bool}.
+
+    The dashboard's callback writes it; the shell copies it into the address (the one writer of
+    the URL) and compares the address with it to tell Back, Forward and links from its own echo.
+    """
+    return {"type": "view-state", "dashboard": dashboard}
+
+
+def view_state_store(dashboard: str) -> dcc.Store:
+    return dcc.Store(id=view_state_id(dashboard))
+
+
+def view_state(search: str, trigger: object) -> dict:
+    """A dashboard's view state: its query string, and whether it only tidies the address the
+    page was opened with (the callback's first run, trigger None) or records a user's change."""
+    return {"search": search, "replace": trigger is None}
+
+
 class ExportIds:
     """Component ids of one dashboard's background CSV export."""
 
@@ -38,13 +57,17 @@ class ExportIds:
         self.ticket = f"{dashboard}-export-ticket"
 
 
-def graph_config(filename: str, locale: str) -> dict:
-    """Toolbar and export settings shared by every chart."""
+def graph_config(filename: str, locale: str, selectable: bool = False) -> dict:
+    """Toolbar and export settings shared by every chart; box and lasso selection only where the
+    chart answers a selection (elsewhere they would select nothing)."""
     return {
         "displaylogo": False,
         "responsive": True,
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
-        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+        "modeBarButtonsToRemove": [] if selectable else ["lasso2d", "select2d"],
+        # plotly.js offers « Share chart », which uploads the figure's data to Plotly's cloud
+        "showSendToCloud": False,
+        "showEditInChartStudio": False,
         **plotly_locale(locale),
     }
 
@@ -71,7 +94,9 @@ def kpi_card(card_id: str, label: str, icon: str) -> dbc.Col:
     )
 
 
-def chart_card(graph_id: str, export_id: str, filename: str, locale: str, height: int = 420) -> dbc.Card:
+def chart_card(
+    graph_id: str, export_id: str, filename: str, locale: str, height: int = 420, selectable: bool = False
+) -> dbc.Card:
     """A chart with a loading indicator and a link to download it as standalone HTML."""
     return dbc.Card(
         [
@@ -79,7 +104,7 @@ def chart_card(graph_id: str, export_id: str, filename: str, locale: str, height
                 dcc.Loading(
                     dcc.Graph(
                         id=graph_id,
-                        config=graph_config(filename, locale),
+                        config=graph_config(filename, locale, selectable),
                         style={"height": f"{height}px"},
                     ),
                     type="circle",
@@ -169,7 +194,6 @@ def filter_actions(reset_path: str, export: ExportIds) -> html.Div:
             dcc.Link(
                 [html.I(className="bi bi-arrow-counterclockwise me-1"), _("Reset")],
                 href=get_relative_path(reset_path),
-                refresh=True,
                 className="btn btn-outline-secondary btn-sm",
             ),
             dbc.Button(

@@ -6,6 +6,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashhub.domain.hr import HrFilter, HrOptions
 from dashhub.i18n import gettext as _
 from dashhub.i18n import number_separators
 from dashhub.layouts.common import (
@@ -18,8 +19,9 @@ from dashhub.layouts.common import (
     multi_select,
     no_data_page,
     range_slider,
+    view_state_id,
+    view_state_store,
 )
-from dashhub.services.employees import HrFilter, HrOptions
 
 
 class IDS:
@@ -44,7 +46,8 @@ class IDS:
     TABLE = "hr-table"
     TABLE_REFRESHED = "hr-table-refreshed"
     EXPORT = ExportIds("hr")
-    QUERY = "hr-query"
+    QUERY = "hr-query"  # the filters and the chart selection as a query string, for the exports
+    VIEW = view_state_id("hr")
 
 
 def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -> html.Div:
@@ -65,6 +68,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
             export_panel(IDS.EXPORT, export_ticket),
             dcc.Store(id=IDS.SELECTION, data={}),
             dcc.Store(id=IDS.QUERY, data=""),
+            view_state_store("hr"),
             dcc.Store(id=IDS.TABLE_REFRESHED),
             html.Div(
                 [
@@ -93,7 +97,10 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
                 [
                     dbc.Col(chart_card(IDS.SALARY, IDS.SALARY_HTML, "rh-salaires", locale), lg=6),
                     dbc.Col(
-                        chart_card(IDS.SCATTER, IDS.SCATTER_HTML, "rh-performance-salaire", locale), lg=6
+                        chart_card(
+                            IDS.SCATTER, IDS.SCATTER_HTML, "rh-performance-salaire", locale, selectable=True
+                        ),
+                        lg=6,
                     ),
                     dbc.Col(
                         chart_card(

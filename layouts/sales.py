@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashhub.domain.sales import SalesFilter, SalesOptions
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     ExportIds,
@@ -15,8 +16,9 @@ from dashhub.layouts.common import (
     kpi_card,
     multi_select,
     no_data_page,
+    view_state_id,
+    view_state_store,
 )
-from dashhub.services.sales import SalesFilter, SalesOptions
 
 
 class IDS:
@@ -35,6 +37,8 @@ class IDS:
     ANIMATION_HTML = "sales-animation-html"
     STACKED_HTML = "sales-stacked-html"
     EXPORT = ExportIds("sales")
+    QUERY = "sales-query"  # the filters as a query string, for the export
+    VIEW = view_state_id("sales")
 
 
 def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: str) -> html.Div:
@@ -57,6 +61,8 @@ def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: 
             ),
             _filters(options, flt, locale),
             export_panel(IDS.EXPORT, export_ticket),
+            dcc.Store(id=IDS.QUERY, data=""),
+            view_state_store("sales"),
             dbc.Row(
                 [
                     kpi_card(IDS.KPI_TOTAL, _("Total sales"), "cash-stack"),

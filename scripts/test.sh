@@ -1,25 +1,39 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite:  bash scripts/test.sh [pytest arguments]
 #
-# Creates .venv (once), installs dashhub with its test extra, checks what the tests need from the
-# machine (Chromium; PostgreSQL and Redis are found or started by the tests themselves), lints,
-# then runs pytest: unit, integration (SQLite and PostgreSQL) and e2e (Chromium against gunicorn).
+# On a fresh machine it does all the set-up: the system packages the tests need (Chromium and its
+# driver, nginx, docker-compose; installed with apt-get when run as root, otherwise it prints the
+# one command to run), .venv with dashhub and its test extra. PostgreSQL and Redis are found on
+# their default local ports or started as throwaway servers by the tests themselves. Then it
+# lints and runs pytest: unit, integration (SQLite and PostgreSQL) and e2e (Chromium through
+# nginx against gunicorn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+chromium=${DASHHUB_TEST_CHROMIUM:-/usr/bin/chromium}
+missing=()
+[ -x "$chromium" ] || missing+=(chromium chromium-driver)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${missing[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "error: the tests need ${missing[*]}. Install them, then run this again:" >&2
+    echo "       sudo apt-get install -y ${missing[*]}" >&2
+    [ -x "$chromium" ] || echo "       (or point DASHHUB_TEST_CHROMIUM at a Chromium binary)" >&2
+    exit 3
+  fi
+fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-
-chromium=${DASHHUB_TEST_CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$chromium" ]; then
-  echo "error: the browser tests need Chromium at $chromium." >&2
-  echo "       Debian/Ubuntu: sudo apt-get install chromium chromium-driver" >&2
-  echo "       or point DASHHUB_TEST_CHROMIUM at a Chromium binary." >&2
-  exit 3
-fi
 
 echo "== lint: ruff, hadolint"
 .venv/bin/ruff check .

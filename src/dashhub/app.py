@@ -7,7 +7,8 @@ import logging
 from importlib.resources import files
 from urllib.parse import urlsplit
 
-from dash import Dash, Input, Output, State
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State
+from dash.exceptions import PreventUpdate
 from flask import Flask, Response, jsonify, redirect, request
 from flask_login import current_user
 from sqlalchemy import text
@@ -17,13 +18,15 @@ from dashhub.auth import web as auth_web
 from dashhub.auth.callbacks import install_dispatch_guard, secure_callback
 from dashhub.auth.hardening import check_production, configure_server, install_headers
 from dashhub.config import Settings, load_settings
-from dashhub.db import create_schema
+from dashhub.container import Services
 from dashhub.export_jobs import install_download_route
 from dashhub.i18n import LOCALES, remember_locale
+from dashhub.layouts.common import view_state_id
 from dashhub.logs import configure_logging, install_request_ids
+from dashhub.migrations import check_schema
 from dashhub.registry import DASHBOARDS, find
-from dashhub.services import Services
-from dashhub.shell import PAGE_CONTENT, app_layout, forbidden, home, not_found
+from dashhub.shell import PAGE_CONTENT, ROUTE, app_layout, forbidden, home, not_found
+from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.config["DASHHUB_DEFAULT_LOCALE"] = settings.i18n.default_locale
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.build(server, settings)
-    create_schema(services.engine)
+    check_schema(services.engine)  # never changes it: `dashhub init` does
     auth_web.install(
         server, settings, services.users, services.audit, auth_web.make_limiter(server, settings)
     )
@@ -65,6 +68,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     for dashboard in DASHBOARDS:
         importlib.import_module(dashboard.callbacks_module).register(app, services)
     install_headers(app, settings)
+    if settings.server.debug:
+        # Dev tools (front-end callback validation, error overlay) under any server; set up here
+        # because Flask takes no more set-up after _finish_setup's first request.
+        app.enable_dev_tools(debug=True, dev_tools_hot_reload=False, dev_tools_disable_version_check=True)
     _finish_setup(server, services)
     return app
 
@@ -82,15 +89,29 @@ def _finish_setup(server: Flask, services: Services) -> None:
 
 
 def _register_router(app: Dash, services: Services) -> None:
+    """The address decides the page: route (which address to draw), the page drawn for it, and
+    the one writer of the address (each dashboard's view state, copied into the URL)."""
     callback = secure_callback(app)
+    views = State(view_state_id(ALL), "data")
 
-    @callback(
-        Output(PAGE_CONTENT, "children"),
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashhub", function_name="route"),
+        Output(ROUTE, "data"),
         Input("url", "pathname"),
-        State("url", "search"),
+        Input("url", "search"),
+        State(ROUTE, "data"),
+        views,
     )
-    def render_page(pathname: str | None, search: str | None):
-        path = app.strip_relative_path(pathname or "/") or ""
+    app.clientside_callback(
+        ClientsideFunction(namespace="dashhub", function_name="syncAddress"),
+        Output("url", "search"),
+        Input(view_state_id(ALL), "data"),
+    )
+
+    @callback(Output(PAGE_CONTENT, "children"), Input(ROUTE, "data"))
+    def render_page(route):
+        pathname, search = route_of(route)
+        path = app.strip_relative_path(pathname) or ""
         if path == "":
             return home(services.access.visible(current_user))
         dashboard = find("/" + path)
@@ -99,7 +120,7 @@ def _register_router(app: Dash, services: Services) -> None:
         if not services.access.can_open(current_user, dashboard):
             return forbidden()
         module = importlib.import_module(dashboard.callbacks_module)
-        return module.page(services, search or "")
+        return module.page(services, search)
 
     @callback(
         Output("navbar-collapse", "is_open"),
@@ -109,6 +130,18 @@ def _register_router(app: Dash, services: Services) -> None:
     )
     def toggle_navbar(n_clicks, is_open):
         return not bool(is_open)
+
+
+def route_of(route) -> tuple[str, str]:
+    """(pathname, search) of the route store, checked like any other input."""
+    if route is None:
+        raise PreventUpdate
+    if not isinstance(route, dict):
+        raise BadInput("route", "expected {pathname, search}")
+    pathname, search = route.get("pathname"), route.get("search") or ""
+    if not isinstance(pathname, str) or not isinstance(search, str) or len(pathname) > 2048:
+        raise BadInput("route", "expected {pathname, search}")
+    return pathname, search
 
 
 def _register_routes(server: Flask, services: Services) -> None:

@@ -13,8 +13,9 @@ from sqlalchemy import delete
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import UserError, UserStore, generate_password
 from dashhub.config import ROLES, ConfigError, Settings, load_settings
-from dashhub.db import bump_version, create_schema, employees, make_engine, sales, sales_daily
+from dashhub.db import bump_version, employees, make_engine, sales, sales_daily
 from dashhub.demo import demo_employees, demo_sales
+from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
 from dashhub.services.loading import (
     DATASETS,
     insert_employees,
@@ -22,6 +23,17 @@ from dashhub.services.loading import (
     load_csv,
     refresh_sales_rollup,
 )
+
+
+def _engine(settings: Settings):
+    """An engine on a database whose schema is this release's (else: say to run init, exit 2)."""
+    engine = make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+    except SchemaError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    return engine
 
 
 def _settings(config: Path | None) -> Settings:
@@ -69,13 +81,16 @@ def _redacted(url: str) -> str:
 @click.option("--demo", is_flag=True, help="Replace sales and employees with the demo data.")
 @click.pass_obj
 def init(config: Path | None, demo: bool) -> None:
-    """Create the database schema (and load the demo data)."""
+    """Create or upgrade the database schema (and load the demo data); keeps existing data."""
     settings = _settings(config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     engine = make_engine(settings.database_url)
-    create_schema(engine)
-    click.echo(f"Schema ready in {_redacted(settings.database_url)}.")
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    change = f"upgraded from {before} to {after}" if before and before != after else f"at revision {after}"
+    click.echo(f"Schema ready in {_redacted(settings.database_url)} ({change}).")
     _ensure_admin(settings, engine)
     if demo:
         sales_rows, employee_rows = demo_sales(), demo_employees()
@@ -125,8 +140,7 @@ def _ensure_admin(settings: Settings, engine) -> None:
 def load(config: Path | None, dataset: str, file: Path, replace: bool) -> None:
     """Validate FILE and load its good rows into DATASET in one transaction."""
     settings = _settings(config)
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = _engine(settings)
     report = load_csv(engine, dataset, file, replace=replace)
     engine.dispose()
     for row in report.rejected:
@@ -160,8 +174,7 @@ def _read_password(password_stdin: bool, confirm: bool = True) -> str:
 def users_add(config: Path | None, name: str, role: str, password_stdin: bool, generate: bool) -> None:
     """Add user NAME with ROLE."""
     settings = _settings(config)
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = _engine(settings)
     password = generate_password() if generate else _read_password(password_stdin)
     try:
         UserStore(engine, settings.auth).add(name, role, password)
@@ -179,7 +192,7 @@ def users_add(config: Path | None, name: str, role: str, password_stdin: bool, g
 def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
     """Set the password of user NAME (and unlock the account)."""
     settings = _settings(config)
-    engine = make_engine(settings.database_url)
+    engine = _engine(settings)
     try:
         UserStore(engine, settings.auth).set_password(name, _read_password(password_stdin))
     except UserError as exc:
@@ -196,7 +209,7 @@ def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
 def users_role(config: Path | None, name: str, role: str) -> None:
     """Give user NAME another ROLE."""
     settings = _settings(config)
-    engine = make_engine(settings.database_url)
+    engine = _engine(settings)
     try:
         UserStore(engine, settings.auth).set_role(name, role)
     except UserError as exc:
@@ -211,7 +224,7 @@ def users_role(config: Path | None, name: str, role: str) -> None:
 def users_list(config: Path | None) -> None:
     """List users with their role."""
     settings = _settings(config)
-    for name, role, active in UserStore(make_engine(settings.database_url), settings.auth).all():
+    for name, role, active in UserStore(_engine(settings), settings.auth).all():
         click.echo(f"{name}\t{role}" + ("" if active else "\t(disabled)"))
 
 
@@ -226,11 +239,9 @@ def serve(config: Path | None, host: str | None, port: int | None) -> None:
 
     try:
         app = create_app(settings)
-    except ConfigError as exc:
+    except (ConfigError, SchemaError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    app.run(
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        debug=settings.server.debug,
-    )
+    # Dash's dev tools are already on when server.debug is (create_app); Flask's own debugger,
+    # an interactive console in the browser, never is.
+    app.server.run(host=host or settings.server.host, port=port or settings.server.port, threaded=True)

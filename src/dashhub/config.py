@@ -1,13 +1,24 @@
-"""Configuration: config.yaml, then DASHHUB_<SECTION>__<KEY> environment overrides, validated."""
+"""Configuration: config.yaml, then DASHHUB_<SECTION>__<KEY> environment overrides (pydantic-settings),
+validated as a whole."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 ENV_PREFIX = "DASHHUB_"
 # Short aliases operators expect; each maps to a dotted key.
@@ -101,7 +112,50 @@ class PathsConfig(_Section):
     data_dir: str = "data"
 
 
-class Settings(_Section):
+# The environment load_settings reads (os.environ unless a caller hands over another mapping).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("dashhub_environ", default=None)
+
+
+class _Environment(EnvSettingsSource):
+    """DASHHUB_<SECTION>__<KEY> overrides, read from the mapping load_settings was given."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        return {name.lower(): value for name, value in (os.environ if environ is None else environ).items()}
+
+
+class _Aliases(PydanticBaseSettingsSource):
+    """The short names operators expect (DASHHUB_DATABASE_URL, DASHHUB_SECRET_KEY)."""
+
+    def get_field_value(self, field, field_name):  # every value comes from __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = _ENVIRON.get()
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, dotted in ENV_ALIASES.items():
+            if name in environ:
+                section, key = dotted.split(".")
+                values.setdefault(section, {})[key] = environ[name]
+        return values
+
+
+class Settings(BaseSettings):
+    """The whole configuration: config.yaml (passed in as values), under the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_other_sources):
+        # Highest first: DASHHUB_<SECTION>__<KEY>, then the aliases, then the file's values.
+        return _Environment(settings_cls), _Aliases(settings_cls), init_settings
+
     environment: Literal["production", "development"] = "production"
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -153,38 +207,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, str]:
-    """Dotted key → raw value, from DASHHUB_<SECTION>__<KEY> and the aliases."""
-    overrides: dict[str, str] = {}
-    for name, value in environ.items():
-        if name in ENV_ALIASES:
-            overrides[ENV_ALIASES[name]] = value
-        elif name.startswith(ENV_PREFIX) and "__" in name:
-            parts = name[len(ENV_PREFIX) :].lower().split("__")
-            overrides[".".join(parts)] = value
-        elif name == "DASHHUB_ENVIRONMENT":
-            overrides["environment"] = value
-    return overrides
-
-
-def _set_dotted(data: dict[str, Any], dotted: str, raw: str) -> None:
-    *sections, key = dotted.split(".")
-    node = data
-    for section in sections:
-        child = node.setdefault(section, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"environment override {dotted}: '{section}' is not a section")
-        node = child
-    # Scalars stay strings: pydantic's lax mode turns '5', 'true', '0.5' into the declared types.
-    # Mappings and lists ({...}, [...]) are read as YAML (which includes JSON).
-    node[key] = raw
-    if raw.strip().startswith(("{", "[")):
-        try:
-            node[key] = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"environment override {dotted}: not valid YAML/JSON ({exc})") from None
-
-
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"])
     given = error.get("input")
@@ -194,16 +216,34 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key}: {error['msg']}{shown}"
 
 
-def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, override and validate the configuration; raise ConfigError naming each bad key."""
-    environ = dict(os.environ if environ is None else environ)
     source = path if path is not None else default_config_path()
     data = _read_yaml(source) if source is not None else {}
-    for dotted, raw in _env_overrides(environ).items():
-        _set_dotted(data, dotted, raw)
+    token = _ENVIRON.set(dict(os.environ if environ is None else environ))
     try:
-        return Settings.model_validate(data)
+        return Settings(**data)
     except ValidationError as exc:
         lines = "\n".join(f"  - {_describe(err)}" for err in exc.errors())
         where = f" ({source})" if source else ""
         raise ConfigError(f"invalid configuration{where}:\n{lines}") from None
+    except SettingsError:  # an override that should hold a mapping or list is not JSON
+        raise ConfigError(_unparsable_overrides(_ENVIRON.get() or {})) from None
+    finally:
+        _ENVIRON.reset(token)
+
+
+def _unparsable_overrides(environ: Mapping[str, str]) -> str:
+    """Which DASHHUB_<SECTION>__<KEY> overrides of a mapping or list are not valid JSON."""
+    bad = []
+    for name, value in environ.items():
+        if not (name.startswith(ENV_PREFIX) and "__" in name):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            if value.strip().startswith(("{", "[")):
+                key = ".".join(name[len(ENV_PREFIX) :].lower().split("__"))
+                bad.append(f"  - {key} ({name}): not valid JSON; got {value!r}")
+    listed = "\n".join(bad) or "  - an override of a mapping or list is not valid JSON"
+    return f"invalid environment override:\n{listed}"

@@ -127,7 +127,11 @@ data_versions = Table(
     Column("version", Integer, nullable=False),
 )
 
-DATASETS = ("sales", "employees", "users")
+
+# A statement stops after this long: shorter than gunicorn's timeout, itself shorter than nginx's
+# (deploy/gunicorn.conf.py, deploy/nginx/dashhub.conf.template), so that the slowest layer to give
+# up is the one closest to the user, and it can say why.
+STATEMENT_TIMEOUT_SECONDS = 30
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
@@ -138,14 +142,18 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    # Statements stop after 30 s: shorter than gunicorn's timeout, itself shorter than nginx's.
     return create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         pool_pre_ping=True,
-        connect_args={"options": "-c statement_timeout=30000", "connect_timeout": 5},
+        connect_args=postgres_connect_args(),
     )
+
+
+def postgres_connect_args() -> dict[str, object]:
+    """What every PostgreSQL connection is opened with: the statement timeout, a connect timeout."""
+    return {"options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}", "connect_timeout": 5}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -153,16 +161,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def create_schema(engine: Engine) -> None:
-    """Create missing tables and the data version rows; safe to run again."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        known = set(conn.scalars(select(data_versions.c.name)))
-        missing = [{"name": name, "version": 1} for name in DATASETS if name not in known]
-        if missing:
-            conn.execute(data_versions.insert(), missing)
 
 
 ALL_VERSIONS = select(data_versions.c.name, data_versions.c.version)

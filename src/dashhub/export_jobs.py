@@ -21,13 +21,13 @@ from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.container import Services
 from dashhub.exports import safe_row
 from dashhub.i18n import current_locale, fmt_number, use_locale
 from dashhub.i18n import gettext as _
-from dashhub.jobs import JobTicket
+from dashhub.jobs import JobTicket, stop_on_sigterm
 from dashhub.layouts.common import ExportIds
 from dashhub.registry import by_key
-from dashhub.services import Services
 from dashhub.services.export_files import ExportFile
 from dashhub.validation import BadInput
 
@@ -73,15 +73,16 @@ def register_export(
             if user is None or not services.access.can_open(user, by_key(dashboard)):
                 return _alert("danger", _("You are not allowed to see this dashboard."))
             try:
-                export = _write_export(
-                    services,
-                    dashboard,
-                    source,
-                    query_string or "",
-                    user.id,
-                    set_progress,
-                    time.monotonic() + timeout,
-                )
+                with stop_on_sigterm():
+                    export = _write_export(
+                        services,
+                        dashboard,
+                        source,
+                        query_string or "",
+                        user.id,
+                        set_progress,
+                        time.monotonic() + timeout,
+                    )
             except BadInput:
                 return _alert("warning", _("The filters in the address are not valid: reset them."))
             except ExportStopped:
@@ -162,7 +163,8 @@ def _write_export(
     if total == 0:
         return None
     export_id = files.new_id()
-    written, reported = 0, 0.0
+    set_progress(_progress(0, total))  # the total at once, before the first row arrives
+    written, reported = 0, time.monotonic()
     try:
         with files.partial_path(export_id).open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)

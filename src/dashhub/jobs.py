@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import psutil
 from dash import CeleryManager, DiskcacheManager
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -23,6 +28,8 @@ TOKEN_SALT = "dashhub.job"
 # A page stays open for a working day; its export button works that long.
 TOKEN_MAX_AGE = 12 * 3600
 READY_CACHE_SECONDS = 5.0
+# How long a cancelled job has to clean up after SIGTERM before it is killed.
+CANCEL_GRACE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,17 @@ class LocalJobs(_OwnFunctionsOnly, DiskcacheManager):
     def ping(self) -> bool:
         return os.access(self.directory, os.W_OK)
 
+    def terminate_job(self, job):
+        """Cancel: SIGTERM first, so that the job removes what it was writing, then kill."""
+        if job is not None:
+            try:
+                process = psutil.Process(int(job))
+                process.terminate()
+                process.wait(timeout=CANCEL_GRACE_SECONDS)
+            except (psutil.Error, ValueError):
+                pass  # gone already, or still there: Dash's own terminate kills it
+        return super().terminate_job(job)
+
 
 class CeleryJobs(_OwnFunctionsOnly, CeleryManager):
     """Jobs on Celery workers; a job whose worker died or hit the hard time limit reports it."""
@@ -115,6 +133,28 @@ class CeleryJobs(_OwnFunctionsOnly, CeleryManager):
             replies = []
         self._ready, self._ready_at = bool(replies), now
         return self._ready
+
+
+class JobStopped(SystemExit):
+    """The job was asked to stop (cancelled): raised at once so that it cleans up and ends."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM (a cancel: Dash's local manager, Celery's revoke) raises
+    JobStopped, so that `finally` and `except BaseException` clauses run before the process ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum, _frame):
+        raise JobStopped(143)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def make_celery(settings: Settings):

@@ -13,6 +13,7 @@ from dashhub.i18n import gettext as _
 from dashhub.registry import Dashboard
 
 PAGE_CONTENT = "page-content"
+ROUTE = "route"  # {pathname, search}: the address the page content was drawn for
 
 
 def app_layout(dashboards: list[Dashboard]) -> html.Div:
@@ -20,6 +21,7 @@ def app_layout(dashboards: list[Dashboard]) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
+            dcc.Store(id=ROUTE),
             navbar(dashboards),
             dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3"), fluid="xxl", className="flex-grow-1"),
             footer(),

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
 from playwright.sync_api import expect
+from sqlalchemy import text
 
+from dashhub.db import make_engine
 from tests.conftest import PASSWORDS, TEST_SECRET
 from tests.support import services
+from tests.support.nginx import nginx_binary, nginx_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -51,24 +55,6 @@ def _wait_for(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
-NGINX_MAIN = """
-{user}
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    {server}
-}}
-"""
-
-
 def _start(command: list[str], env: dict, log_path: Path) -> subprocess.Popen:
     log = log_path.open("w")
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -87,19 +73,6 @@ def _gunicorn(port: int) -> list[str]:
         "2",
         "dashhub.wsgi:server",
     ]
-
-
-def nginx_config(tmp: Path, port: int, upstreams: list[int]) -> Path:
-    """The deployment's nginx template, filled in for loopback ports, inside a minimal main file."""
-    template = (ROOT / "deploy" / "nginx" / "dashhub.conf.template").read_text()
-    server = template.replace("${NGINX_PORT}", f"127.0.0.1:{port}").replace(
-        "${DASHHUB_UPSTREAMS}",
-        " ".join(f"server 127.0.0.1:{p} max_fails=2 fail_timeout=10s;" for p in upstreams),
-    )
-    user = "user root;" if os.geteuid() == 0 else ""
-    path = tmp / "nginx.conf"
-    path.write_text(NGINX_MAIN.format(user=user, tmp=tmp, server=server))
-    return path
 
 
 def server_env(data_dir: Path, **extra: str) -> dict:
@@ -148,13 +121,18 @@ def celery_worker() -> list[str]:
             "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class LiveStack:
+    base: str  # nginx's address
+    database_url: str  # for independent checks of what the pages show
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> str:
+def live_stack(tmp_path_factory) -> LiveStack:
     """The production topology on loopback: nginx in front of two gunicorn instances (two workers
-    each), a Celery worker, PostgreSQL and Redis (a database and key prefix of the run's own);
-    yields nginx's base URL."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
+    each), a Celery worker, PostgreSQL and Redis (a database and key prefix of the run's own)."""
+    nginx = nginx_binary()
+    if nginx is None:
         pytest.exit(
             "nginx is needed by the browser tests (they run through it). "
             "Install it (Debian: apt-get install nginx).",
@@ -181,7 +159,7 @@ def live_server(tmp_path_factory) -> str:
             _wait_for(f"http://127.0.0.1:{app_port}/health")
         _wait_for(base + "/health")
         _wait_for(base + "/ready", seconds=60)  # the Celery worker answers too
-        yield base
+        yield LiveStack(base, database_url)
     finally:
         for process in [proxy, *apps, worker]:
             process.terminate()
@@ -191,6 +169,22 @@ def live_server(tmp_path_factory) -> str:
         keys = redis.Redis.from_url(redis_url)
         for key in keys.scan_iter(f"*{prefix}*"):  # the rate limiter writes LIMITS:LIMITER/<prefix>…
             keys.delete(key)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_stack) -> str:
+    """nginx's base URL of the shared production topology."""
+    return live_stack.base
+
+
+def live_query(live_stack: LiveStack, sql: str, **params):
+    """One value computed by the database itself (independent of the app under test)."""
+    engine = make_engine(live_stack.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -236,14 +230,21 @@ def toggle_region(page, region: str) -> None:
     page.keyboard.press("Escape")
 
 
-def open_sales(browser, base: str, username: str):
-    """A new browser context logged in as username, on Ventes with its KPIs drawn: (context, page)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    log_in(page, base, username, PASSWORDS[username])
-    page.goto(base + "/sales")
-    expect(page.locator("#sales-kpi-total")).not_to_have_text("…")
-    return context, page
+def failing_callbacks(status: int) -> tuple[str, ...]:
+    """What the browser logs when callbacks answer status: a test that provokes it expects these."""
+    return (f"HTTP {status} on POST", f"status of {status}", "Callback error updating")
+
+
+@contextmanager
+def sales_page(browser, base: str, username: str, expected_errors: tuple[str, ...] = ()):
+    """A page of its own, logged in as username, on Ventes with its KPIs drawn; console errors
+    fail the test like on every other page (expected_errors: substrings a test provokes)."""
+    with watched_page(browser, base, 1400) as page:
+        page.expected_errors += list(expected_errors)
+        log_in(page, base, username, PASSWORDS[username])
+        page.goto(base + "/sales")
+        expect(page.locator("#sales-kpi-total")).not_to_have_text("…")
+        yield page
 
 
 def log_in(page, base: str, username: str, password: str) -> None:
@@ -295,6 +296,14 @@ def page(request, browser, live_server, viewer_session):
 
 
 def _page(request, browser, live_server, width: int, storage_state: str | None = None):
+    with watched_page(browser, live_server, width, storage_state, request) as page:
+        yield page
+
+
+@contextmanager
+def watched_page(browser, base: str, width: int, storage_state: str | None = None, request=None):
+    """A page in a context of its own; on leaving, any console error, page error or HTTP error
+    that the test did not declare in page.expected_errors fails it (with a screenshot)."""
     context = browser.new_context(
         viewport={"width": width, "height": 1000}, accept_downloads=True, storage_state=storage_state
     )
@@ -312,14 +321,21 @@ def _page(request, browser, live_server, width: int, storage_state: str | None =
             errors.append(f"HTTP {r.status} on {r.request.method} {r.url}") if r.status >= 400 else None
         ),
     )
-    page.base_url = live_server
+    page.base_url = base
     page.expected_errors = []  # substrings of errors a test provokes on purpose
-    yield page
-    if request is not None and (getattr(request.node, "failed_call", False) or errors):
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-    unexpected = [e for e in errors if not any(allowed in e for allowed in page.expected_errors)]
+    failed = False
+    try:
+        yield page
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        unexpected = [e for e in errors if not any(allowed in e for allowed in page.expected_errors)]
+        if failed or unexpected or (request is not None and getattr(request.node, "failed_call", False)):
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = request.node.name if request is not None else f"page-{uuid.uuid4().hex[:6]}"
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        context.close()
     assert unexpected == [], "browser console errors:\n" + "\n".join(unexpected)
 
 

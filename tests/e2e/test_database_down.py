@@ -16,8 +16,9 @@ from tests.e2e.conftest import (
     _start,
     _wait_for,
     add_user,
+    failing_callbacks,
     init_demo,
-    open_sales,
+    sales_page,
     server_env,
     toggle_region,
 )
@@ -55,24 +56,24 @@ def _ready(base: str) -> tuple[int, dict]:
 
 def test_database_down_shows_a_banner_and_recovers(browser, app_on_throwaway_postgres):
     base, postgres, app = app_on_throwaway_postgres
-    context, page = open_sales(browser, base, "viewer")
-    total = page.locator("#sales-kpi-total")
-    workers = sorted(p.pid for p in psutil.Process(app.pid).children())
-    banner = page.locator("#request-alert")
+    # the callbacks answer 503 while the database is down: the browser logs them, on purpose
+    with sales_page(browser, base, "viewer", failing_callbacks(503)) as page:
+        total = page.locator("#sales-kpi-total")
+        workers = sorted(p.pid for p in psutil.Process(app.pid).children())
+        banner = page.locator("#request-alert")
 
-    postgres.stop()
-    toggle_region(page, "Est")
-    expect(banner).to_be_visible()
-    expect(banner).to_contain_text("La base de données ne répond pas")
-    status, body = _ready(base)
-    assert status == 503
-    assert body["checks"]["database"] == "down"
+        postgres.stop()
+        toggle_region(page, "Est")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("La base de données ne répond pas")
+        status, body = _ready(base)
+        assert status == 503
+        assert body["checks"]["database"] == "down"
 
-    postgres.start()
-    before = total.text_content()
-    toggle_region(page, "Ouest")
-    expect(banner).to_be_hidden()
-    expect(total).not_to_have_text(before)
-    assert _ready(base)[0] == 200
-    assert sorted(p.pid for p in psutil.Process(app.pid).children()) == workers, "no worker crashed"
-    context.close()
+        postgres.start()
+        before = total.text_content()
+        toggle_region(page, "Ouest")
+        expect(banner).to_be_hidden()
+        expect(total).not_to_have_text(before)
+        assert _ready(base)[0] == 200
+        assert sorted(p.pid for p in psutil.Process(app.pid).children()) == workers, "no worker crashed"

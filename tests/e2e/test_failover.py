@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,10 @@ from tests.e2e.conftest import (
     _gunicorn,
     _start,
     _wait_for,
+    failing_callbacks,
     init_demo,
     nginx_config,
-    open_sales,
+    sales_page,
     server_env,
     toggle_region,
 )
@@ -82,8 +85,20 @@ def _signal_instance(master: subprocess.Popen, signum: int) -> None:
 
 
 def _kill_instance(master: subprocess.Popen) -> None:
+    """SIGKILL a gunicorn instance and wait until its port refuses connections: until its last
+    process is gone, the kernel still completes handshakes on its listening socket, and a request
+    sent then is lost with the instance (a 502, never replayed: see test_nginx_replay)."""
     _signal_instance(master, signal.SIGKILL)
     master.wait(timeout=10)
+    port = int(re.search(r"127\.0\.0\.1:(\d+)", " ".join(master.args)).group(1))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        assert time.monotonic() < deadline, f"port {port} still answers after its instance was killed"
+        time.sleep(0.05)
 
 
 def test_killing_one_instance_loses_no_request_and_no_acknowledged_write(topology):
@@ -114,30 +129,29 @@ def test_killing_one_instance_loses_no_request_and_no_acknowledged_write(topolog
 
 def test_every_instance_down_shows_a_banner_then_the_page_recovers(topology, browser):
     base, apps, _database, env = topology
-    context, page = open_sales(browser, base, "admin")
-    total = page.locator("#sales-kpi-total")
-    banner = page.locator("#request-alert")
+    with sales_page(browser, base, "admin", failing_callbacks(502)) as page:
+        total = page.locator("#sales-kpi-total")
+        banner = page.locator("#request-alert")
 
-    for app in apps:
-        _kill_instance(app)
-    toggle_region(page, "Est")  # nginx has no instance left: 502
-    expect(banner).to_be_visible()
-    expect(banner).to_contain_text("Le serveur n'a pas répondu à temps")
-    expect(total).not_to_have_text("…")  # what was shown stays, no endless spinner
+        for app in apps:
+            _kill_instance(app)
+        toggle_region(page, "Est")  # nginx has no instance left: 502
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text("Le serveur n'a pas répondu à temps")
+        expect(total).not_to_have_text("…")  # what was shown stays, no endless spinner
 
-    port = int(re.search(r"127\.0\.0\.1:(\d+)", " ".join(apps[0].args)).group(1))
-    restarted = _start(_gunicorn(port), env, Path(os.devnull))
-    try:
-        _wait_for(f"http://127.0.0.1:{port}/health")
-        _wait_for(base + "/health")  # nginx gives a failed upstream another try after fail_timeout
-        before = total.text_content()
-        toggle_region(page, "Ouest")
-        expect(banner).to_be_hidden()
-        expect(total).not_to_have_text(before)
-    finally:
-        restarted.terminate()
-        restarted.wait(timeout=20)
-        context.close()
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", " ".join(apps[0].args)).group(1))
+        restarted = _start(_gunicorn(port), env, Path(os.devnull))
+        try:
+            _wait_for(f"http://127.0.0.1:{port}/health")
+            _wait_for(base + "/health")  # nginx gives a failed upstream another try after fail_timeout
+            before = total.text_content()
+            toggle_region(page, "Ouest")
+            expect(banner).to_be_hidden()
+            expect(total).not_to_have_text(before)
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=20)
 
 
 @pytest.mark.parametrize("topology", [{"read_timeout": 3}], indirect=True)
@@ -145,25 +159,24 @@ def test_a_request_no_instance_answers_ends_in_a_message_then_the_page_recovers(
     """Both instances hang (stopped, as a stuck worker would be): nginx gives up after its read
     timeout (504), the page says so and keeps what it showed; once they answer again, it recovers."""
     base, apps, _database, _env = topology
-    context, page = open_sales(browser, base, "admin")
-    total = page.locator("#sales-kpi-total")
-    shown = total.text_content()
-    banner = page.locator("#request-alert")
+    with sales_page(browser, base, "admin", failing_callbacks(504)) as page:
+        total = page.locator("#sales-kpi-total")
+        shown = total.text_content()
+        banner = page.locator("#request-alert")
 
-    for app in apps:
-        _signal_instance(app, signal.SIGSTOP)
-    try:
-        with page.expect_response(lambda r: "_dash-update-component" in r.url, timeout=20_000) as answer:
-            toggle_region(page, "Est")
-        assert answer.value.status == 504
-        expect(banner).to_be_visible()
-        expect(banner).to_contain_text("Le serveur n'a pas répondu à temps")
-        expect(total).to_have_text(shown)  # what was shown stays
-    finally:
         for app in apps:
-            _signal_instance(app, signal.SIGCONT)
+            _signal_instance(app, signal.SIGSTOP)
+        try:
+            with page.expect_response(lambda r: "_dash-update-component" in r.url, timeout=20_000) as answer:
+                toggle_region(page, "Est")
+            assert answer.value.status == 504
+            expect(banner).to_be_visible()
+            expect(banner).to_contain_text("Le serveur n'a pas répondu à temps")
+            expect(total).to_have_text(shown)  # what was shown stays
+        finally:
+            for app in apps:
+                _signal_instance(app, signal.SIGCONT)
 
-    toggle_region(page, "Ouest")
-    expect(banner).to_be_hidden()
-    expect(total).not_to_have_text(shown)
-    context.close()
+        toggle_region(page, "Ouest")
+        expect(banner).to_be_hidden()
+        expect(total).not_to_have_text(shown)

@@ -7,6 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from dashhub.i18n import fmt_money, fmt_number
+from tests.e2e.conftest import live_query
+
 CHARTS = ("#hr-salary", "#hr-scatter", "#hr-departments", "#hr-heatmap")
 KPIS = ("#hr-kpi-count", "#hr-kpi-salary", "#hr-kpi-performance", "#hr-kpi-satisfaction")
 
@@ -26,14 +29,25 @@ def _snapshot(page) -> dict[str, str]:
     return seen
 
 
-def test_the_seed_kpis_show_on_the_demo_data(hr_page):
+def test_the_kpis_show_what_the_database_holds(hr_page, live_stack):
     _open_hr(hr_page)
-    assert hr_page.locator("#hr-kpi-count").text_content() == "2\u202f000"
-    assert hr_page.locator("#hr-kpi-performance").text_content() == "74,2/100"
-    assert hr_page.locator("#hr-kpi-satisfaction").text_content() == "7,0/10"
+    count = live_query(live_stack, "SELECT count(*) FROM employees")
+    salary = live_query(live_stack, "SELECT avg(salary) FROM employees")
+    performance = live_query(live_stack, "SELECT avg(performance) FROM employees")
+    satisfaction = live_query(live_stack, "SELECT avg(satisfaction) FROM employees")
+    expect(hr_page.locator("#hr-kpi-count")).to_have_text(fmt_number(count, 0, "fr"))
+    expect(hr_page.locator("#hr-kpi-salary")).to_have_text(fmt_money(float(salary), "fr"))
+    expect(hr_page.locator("#hr-kpi-performance")).to_have_text(
+        f"{fmt_number(float(performance), 1, 'fr')}/100"
+    )
+    expect(hr_page.locator("#hr-kpi-satisfaction")).to_have_text(
+        f"{fmt_number(float(satisfaction), 1, 'fr')}/10"
+    )
     assert hr_page.locator("#hr-table .ag-row").count() > 0
     # the grid writes its own numbers: in French too
-    expect(hr_page.locator("#hr-table .ag-paging-row-summary-panel")).to_contain_text("sur 2\u202f000")
+    expect(hr_page.locator("#hr-table .ag-paging-row-summary-panel")).to_contain_text(
+        f"sur {fmt_number(count, 0, 'fr')}"
+    )
 
 
 def test_changing_a_filter_updates_all_eight_outputs(hr_page):

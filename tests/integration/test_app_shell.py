@@ -1,77 +1,84 @@
-"""The shell: routes, registry wiring, language switch, cache backends and their failures."""
+"""The shell: routes, pages drawn from the registry, language switch, cache backends and failures.
+
+Nothing here depends on the database backend: it runs on SQLite only.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
 from dashhub.app import create_app
+from dashhub.i18n import fmt_money
 from dashhub.registry import DASHBOARDS
-from tests.conftest import add_users, load_demo, logged_in, login, make_settings
+from dashhub.shell import PAGE_CONTENT
+from tests.conftest import TEST_SECRET, add_users, logged_in, login, make_settings
 from tests.support import services
 from tests.support.dash_requests import page_body, post_sales, sales_outputs
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 EVERYTHING = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produit C", "Produit D"])
 
 
-def test_health_answers_without_touching_anything(client):
-    response = client.get("/health")
+def rendered(client, path: str, search: str = "") -> str:
+    """The page drawn for an address, as JSON text."""
+    response = client.post("/_dash-update-component", json=page_body(path, search))
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return json.dumps(response.get_json()["response"][PAGE_CONTENT]["children"], ensure_ascii=False)
+
+
+def test_health_answers_without_touching_anything(anonymous):
+    response = anonymous.get("/health")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "OK"
 
 
-def test_every_dashboard_of_the_registry_has_its_callbacks_wired(client):
-    dependencies = client.get("/_dash-dependencies").get_json()
-    outputs = " ".join(d["output"] for d in dependencies)
-    for dashboard in DASHBOARDS:
-        assert f"{dashboard.key}-" in outputs
-    assert "page-content.children" in outputs
-
-
-def test_home_lists_the_dashboards_of_the_users_role_and_unknown_paths_say_not_found(demo_app, client):
-    def home(c) -> str:
-        return json.dumps(
-            c.post("/_dash-update-component", json=page_body("/")).get_json(), ensure_ascii=False
-        )
-
-    as_viewer = home(client)
+def test_home_lists_the_dashboards_of_the_users_role_and_unknown_paths_say_not_found(client, hr_client):
+    as_viewer = rendered(client, "/")
     assert "/sales" in as_viewer and "Ventes" in as_viewer
     assert "/hr" not in as_viewer
-    as_hr = home(logged_in(demo_app, "hr"))
+    as_hr = rendered(hr_client, "/")
     for dashboard in DASHBOARDS:
-        assert dashboard.path in as_hr
-    missing = json.dumps(
-        client.post("/_dash-update-component", json=page_body("/nope")).get_json(), ensure_ascii=False
-    )
-    assert "Page introuvable" in missing
+        if "hr" in dashboard.roles:
+            assert dashboard.path in as_hr
+    assert "Page introuvable" in rendered(client, "/nope")
+    assert "Accès refusé" in rendered(client, "/hr")
 
 
-def test_language_switch_sets_a_cookie_and_returns_to_the_page(client):
+def test_a_malformed_route_is_refused_cleanly(client):
+    body = page_body("/")
+    for forged in ({"pathname": 42}, "/sales", {"pathname": "/" * 5000, "search": ""}, {"search": []}):
+        body["inputs"][0]["value"] = forged
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 400, forged
+        assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_language_switch_sets_a_cookie_and_returns_to_the_page(demo_app):
+    client = logged_in(demo_app)
     response = client.get("/locale/en", headers={"Referer": "http://localhost/sales?region=Nord"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/sales?region=Nord"
     assert "dashhub_locale=en" in response.headers["Set-Cookie"]
-    page = json.dumps(
-        client.post("/_dash-update-component", json=page_body("/sales")).get_json(), ensure_ascii=False
-    )
-    assert "Sales – interactive charts" in page
+    assert "Sales – interactive charts" in rendered(client, "/sales")
     out = sales_outputs(post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31"))
     assert out["sales-trend"]["layout"]["title"]["text"] == "Sales by region over time"
     assert out["sales-kpi-total"].startswith("€")
 
 
-def test_the_language_follows_the_user_to_another_browser(demo_app, client):
-    add_users(demo_app.server.extensions["dashhub"].settings)
+def test_the_language_follows_the_user_to_another_browser(demo_app):
+    client = logged_in(demo_app)
     assert client.get("/locale/en").status_code == 302
     other_browser = demo_app.server.test_client()
     response = login(other_browser, "viewer")
     assert "dashhub_locale=en" in response.headers["Set-Cookie"]
-    page = json.dumps(
-        other_browser.post("/_dash-update-component", json=page_body("/sales")).get_json(), ensure_ascii=False
-    )
-    assert "Sales – interactive charts" in page
+    assert "Sales – interactive charts" in rendered(other_browser, "/sales")
     # another user keeps the default, and an anonymous switch is remembered by the browser only
     assert "dashhub_locale" not in login(demo_app.server.test_client(), "admin").headers.get("Set-Cookie", "")
     assert demo_app.server.test_client().get("/locale/en").status_code == 302
@@ -84,36 +91,54 @@ def test_language_switch_never_redirects_off_site(client):
     assert "dashhub_locale" not in unknown.headers.get("Set-Cookie", "")
 
 
-def test_filesystem_cache_is_shared_by_two_app_processes(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url)
-    load_demo(settings.database_url)
-    first, second = create_app(settings), create_app(settings)
-    flt_args = (*EVERYTHING, "2024-02-01", "2024-02-29")
-    assert post_sales(logged_in(first), *flt_args).status_code == 200
-    from dashhub.callbacks.sales import filter_from_inputs
-
-    services_b = second.server.extensions["dashhub"]
-    with second.server.app_context():
-        flt = filter_from_inputs(*flt_args, services_b.sales.options())
-        calls = []
-        original = services_b.sales._dashboard
-        services_b.sales._dashboard = lambda f: calls.append(f) or original(f)
-        services_b.sales.dashboard(flt)
-    assert calls == []  # served from the entry the first app wrote
+FILL_CACHE = """
+import sys
+from dashhub.app import create_app
+from dashhub.i18n import fmt_money
+from dashhub.config import load_settings
+from dashhub.domain.sales import filter_from_query
+app = create_app(load_settings(path=None))
+services = app.server.extensions["dashhub"]
+with app.server.test_request_context():
+    flt = filter_from_query({"start": ["2024-02-01"], "end": ["2024-02-29"]}, services.sales.options())
+    print(services.sales.dashboard(flt).kpis.total)
+"""
 
 
-def test_redis_cache_serves_the_dashboard(tmp_path, database_url, redis_url):
+def test_filesystem_cache_is_shared_by_two_app_processes(settings):
+    """Another process computes and stores; this one is served from the shared file cache."""
+    env = {
+        **os.environ,
+        "DASHHUB_PATHS__DATA_DIR": str(settings.data_dir),
+        "DASHHUB_DATABASE__URL": settings.database_url,
+        "DASHHUB_SECRET_KEY": TEST_SECRET,
+    }
+    other = subprocess.run([sys.executable, "-c", FILL_CACHE], env=env, capture_output=True, text=True)
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.strip() and other.stdout.strip() != "0.0"
+
+    app = create_app(settings)
+    services_here = app.server.extensions["dashhub"]
+    calls = []
+    original = services_here.sales._dashboard
+    services_here.sales._dashboard = lambda flt: calls.append(flt) or original(flt)
+    client = logged_in(app)
+    out = sales_outputs(post_sales(client, *EVERYTHING, "2024-02-01", "2024-02-29"))
+    assert calls == [], "served from the entry the other process wrote"
+    assert out["sales-kpi-total"] == fmt_money(float(other.stdout.strip()), "fr")
+
+
+def test_redis_cache_serves_the_dashboard(tmp_path, demo_url, redis_url):
     import redis
 
     prefix = f"dashhub-test-{tmp_path.name}:"
     settings = make_settings(
         tmp_path,
-        database_url,
+        demo_url,
         DASHHUB_CACHE__TYPE="redis",
         DASHHUB_CACHE__REDIS_URL=redis_url,
         DASHHUB_CACHE__KEY_PREFIX=prefix,
     )
-    load_demo(settings.database_url)
     client = logged_in(create_app(settings))
     out = sales_outputs(post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31"))
     assert out["sales-trend"]["data"]
@@ -123,14 +148,13 @@ def test_redis_cache_serves_the_dashboard(tmp_path, database_url, redis_url):
     connection.delete(*connection.keys(f"*{prefix}*"))  # the rate limiter's keys too
 
 
-def test_a_cache_that_is_down_degrades_to_computing(tmp_path, database_url, caplog):
+def test_a_cache_that_is_down_degrades_to_computing(tmp_path, demo_url, caplog):
     settings = make_settings(
         tmp_path,
-        database_url,
+        demo_url,
         DASHHUB_CACHE__TYPE="redis",
         DASHHUB_CACHE__REDIS_URL=f"redis://127.0.0.1:{services.closed_port()}/0",
     )
-    load_demo(settings.database_url)
     client = logged_in(create_app(settings))
     with caplog.at_level(logging.WARNING, logger="dashhub"):
         response = post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31")
@@ -139,14 +163,11 @@ def test_a_cache_that_is_down_degrades_to_computing(tmp_path, database_url, capl
     assert any("computing without the cache" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_empty_database_shows_how_to_load_data(tmp_path, database_url):
     settings = make_settings(tmp_path, database_url)
+    add_users(settings)  # upgrades the schema: users only, no data
     client = logged_in(create_app(settings))
-    page = json.dumps(
-        client.post("/_dash-update-component", json=page_body("/sales")).get_json(), ensure_ascii=False
-    )
-    assert "dashhub load sales" in page
+    assert "dashhub load sales" in rendered(client, "/sales")
 
 
 def test_ready_reports_each_dependency(anonymous):
@@ -158,11 +179,10 @@ def test_ready_reports_each_dependency(anonymous):
     }
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_ready_is_503_when_the_cache_is_down(tmp_path, database_url):
+def test_ready_is_503_when_the_cache_is_down(tmp_path, demo_url):
     settings = make_settings(
         tmp_path,
-        database_url,
+        demo_url,
         DASHHUB_CACHE__TYPE="redis",
         DASHHUB_CACHE__REDIS_URL=f"redis://127.0.0.1:{services.closed_port()}/0",
     )
@@ -171,11 +191,10 @@ def test_ready_is_503_when_the_cache_is_down(tmp_path, database_url):
     assert response.get_json()["checks"] == {"database": "ok", "cache": "down", "worker": "ok"}
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_ready_is_503_when_no_celery_worker_answers(tmp_path, database_url):
+def test_ready_is_503_when_no_celery_worker_answers(tmp_path, demo_url):
     settings = make_settings(
         tmp_path,
-        database_url,
+        demo_url,
         DASHHUB_JOBS__BACKEND="celery",
         DASHHUB_JOBS__BROKER_URL=f"redis://127.0.0.1:{services.closed_port()}/0",
     )

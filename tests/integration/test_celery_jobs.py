@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from dashhub.app import create_app
-from tests.conftest import TEST_SECRET, add_transactions, add_users, load_demo, logged_in, make_settings
+from tests.conftest import TEST_SECRET, logged_in, make_settings
 from tests.support import services
 from tests.support.export_jobs import (
     begin,
@@ -22,15 +22,18 @@ from tests.support.export_jobs import (
     download_href,
     page_ticket,
     poll,
+    rows_held,
     text_of,
     wait_for_progress,
 )
 
 
 @pytest.fixture(scope="module")
-def celery_app(tmp_path_factory):
-    """The app with jobs on Celery, a worker of its own (own queue and key prefix), 300,000 sales."""
+def celery_app(tmp_path_factory, demo_databases):
+    """The app with jobs on Celery, a worker of its own (own queue and key prefix), the demo data
+    on PostgreSQL (where a test can hold a job on its first read of the rows)."""
     tmp = tmp_path_factory.mktemp("celery")
+    database_url, drop = demo_databases.copy("postgresql", tmp)
     prefix = f"dashhub-test-{uuid.uuid4().hex[:8]}:"
     overrides = {
         "DASHHUB_JOBS__BACKEND": "celery",
@@ -38,10 +41,7 @@ def celery_app(tmp_path_factory):
         "DASHHUB_JOBS__QUEUE": prefix.rstrip(":"),
         "DASHHUB_CACHE__KEY_PREFIX": prefix,
     }
-    settings = make_settings(tmp, f"sqlite:///{tmp / 'celery.db'}", **overrides)
-    load_demo(settings.database_url)
-    add_users(settings)
-    add_transactions(settings.database_url, 300_000)
+    settings = make_settings(tmp, database_url, **overrides)
     env = {
         **os.environ,
         **overrides,
@@ -60,11 +60,13 @@ def celery_app(tmp_path_factory):
     while not jobs.ping():
         assert worker.poll() is None, (tmp / "worker.log").read_text()
         assert time.monotonic() < deadline, "the Celery worker did not answer"
-        time.sleep(5)
+        time.sleep(0.5)
     app.worker = worker
     yield app
     worker.terminate()
     worker.wait(timeout=30)
+    app.server.extensions["dashhub"].engine.dispose()
+    drop()
     client = redis.Redis.from_url(services.redis_url())
     keys = list(client.scan_iter(f"*{prefix}*"))
     if keys:
@@ -97,9 +99,10 @@ def _pool_children(worker: subprocess.Popen) -> list[psutil.Process]:
 
 def test_cancel_revokes_the_task(celery_app):
     client = logged_in(celery_app)
-    run = begin(client, "sales", "", page_ticket(client, "sales"))
-    wait_for_progress(client, run)
-    assert cancel(client, run).status_code in (200, 204)
+    with rows_held(celery_app.server.extensions["dashhub"].settings.database_url):
+        run = begin(client, "sales", "", page_ticket(client, "sales"))
+        wait_for_progress(client, run)
+        assert cancel(client, run).status_code in (200, 204)
     task_id = run.handles["job"].split("~")[0]
     jobs = celery_app.server.extensions["dashhub"].jobs
     deadline = time.monotonic() + 20
@@ -111,10 +114,11 @@ def test_cancel_revokes_the_task(celery_app):
 
 def test_a_worker_that_dies_mid_job_is_reported_to_the_user(celery_app):
     client = logged_in(celery_app)
-    run = begin(client, "sales", "", page_ticket(client, "sales"))
-    wait_for_progress(client, run)
-    for child in _pool_children(celery_app.worker):
-        child.send_signal(signal.SIGKILL)
+    with rows_held(celery_app.server.extensions["dashhub"].settings.database_url):
+        run = begin(client, "sales", "", page_ticket(client, "sales"))
+        wait_for_progress(client, run)
+        for child in _pool_children(celery_app.worker):
+            child.send_signal(signal.SIGKILL)
     result = poll(client, run)
     assert "s'est arrêté avant la fin" in text_of(result)
     # the worker replaces its pool process and takes the next job

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from dashhub.app import create_app
-from tests.conftest import load_demo, logged_in, make_settings
+from tests.conftest import add_users, load_demo, logged_in, make_settings
 from tests.support import services
 from tests.support.dash_requests import post_sales, sales_outputs
 
@@ -69,12 +69,11 @@ def throwaway_redis():
     server.stop()
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_redis_stopped_then_back(tmp_path, database_url, throwaway_redis):
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_redis_stopped_then_back(tmp_path, demo_url, throwaway_redis):
     settings = make_settings(
-        tmp_path, database_url, DASHHUB_CACHE__TYPE="redis", DASHHUB_CACHE__REDIS_URL=throwaway_redis.url
+        tmp_path, demo_url, DASHHUB_CACHE__TYPE="redis", DASHHUB_CACHE__REDIS_URL=throwaway_redis.url
     )
-    load_demo(settings.database_url)
     app = create_app(settings)
     client = logged_in(app)
     window = (*EVERYTHING, "2024-01-01", "2024-06-30")
@@ -145,6 +144,7 @@ def test_postgres_stopped_then_back(tmp_path, throwaway_postgres):
     url, drop = services.create_database(throwaway_postgres.url)
     settings = make_settings(tmp_path, url)
     load_demo(settings.database_url)
+    add_users(settings)
     app = create_app(settings)
     client = logged_in(app)
     window = (*EVERYTHING, "2024-01-01", "2024-06-30")

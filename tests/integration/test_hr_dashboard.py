@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sqlalchemy import create_engine
 
 from dashhub.i18n import fmt_money, fmt_number
-from tests.conftest import login
-from tests.support.dash_requests import page_body, sales_outputs
+from tests.conftest import raw_table
+from tests.support.dash_requests import page_body, sales_outputs, view_search
 from tests.support.hr_requests import post_hr, selection_body, table_body
 
 ALL = ["Finance", "HR", "IT", "Marketing", "Sales"]
@@ -30,18 +29,8 @@ FILTERS = [
 ]
 
 
-@pytest.fixture
-def hr_client(demo_app):
-    client = demo_app.server.test_client()
-    assert login(client, "hr").status_code == 302
-    return client
-
-
-def raw(database_url: str) -> pd.DataFrame:
-    engine = create_engine(database_url)
-    frame = pd.read_sql("SELECT * FROM employees", engine)
-    engine.dispose()
-    return frame
+def raw(app) -> pd.DataFrame:
+    return raw_table(app.server.extensions["dashhub"].settings.database_url, "employees")
 
 
 def select(frame, departments, experience, age, selection) -> pd.DataFrame:
@@ -64,12 +53,12 @@ def select(frame, departments, experience, age, selection) -> pd.DataFrame:
 
 @pytest.mark.parametrize(("departments", "experience", "age", "selection"), FILTERS)
 def test_every_kpi_bar_ci_and_cell_matches_the_raw_rows(
-    hr_client, settings, departments, experience, age, selection
+    app, hr_client, departments, experience, age, selection
 ):
     response = post_hr(hr_client, departments, experience, age, selection)
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     out = sales_outputs(response)
-    rows = select(raw(settings.database_url), departments, experience, age, selection)
+    rows = select(raw(app), departments, experience, age, selection)
 
     if rows.empty:
         assert out["hr-kpi-count"] == "0"
@@ -120,38 +109,30 @@ def test_every_kpi_bar_ci_and_cell_matches_the_raw_rows(
     assert sum(len(t["x"]) for t in points) == len(rows)
 
 
-def test_a_lasso_keeps_the_employees_inside_it(hr_client, settings):
+def test_a_lasso_keeps_the_employees_inside_it(app, hr_client):
     square = [[60.05, 80000.5], [80.05, 80000.5], [80.05, 120000.5], [60.05, 120000.5]]
     out = sales_outputs(post_hr(hr_client, ALL, [0, 44], [21, 65], {"lasso": square}))
-    rows = select(
-        raw(settings.database_url), ALL, [0, 44], [21, 65], {"box": [60.05, 80.05, 80000.5, 120000.5]}
-    )
+    rows = select(raw(app), ALL, [0, 44], [21, 65], {"box": [60.05, 80.05, 80000.5, 120000.5]})
     assert out["hr-kpi-count"] == fmt_number(len(rows), 0, "fr")
     triangle = [[50.05, 50000.5], [90.05, 50000.5], [90.05, 150000.5]]
     out = sales_outputs(post_hr(hr_client, ALL, [0, 44], [21, 65], {"lasso": triangle}))
-    frame = raw(settings.database_url)
+    frame = raw(app)
     x, y = frame["performance"], frame["salary"]
     inside = (x > 50.05) & (x < 90.05) & (y > 50000.5) & (y - 50000.5 < (x - 50.05) * (100000 / 40))
     assert out["hr-kpi-count"] == fmt_number(int(inside.sum()), 0, "fr")
 
 
-def test_the_demo_reproduces_the_seed_picture(settings, demo_app):
-    rows = raw(settings.database_url)
-    assert len(rows) == 2000
-    assert abs(rows["salary"].mean() / 96525 - 1) <= 0.02
-    assert abs(rows["performance"].mean() - 74) <= 1
-    assert abs(rows["satisfaction"].mean() - 7.0) <= 0.2
-    assert sorted(rows["department"].unique()) == ALL
-
-
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_filters_round_trip_through_the_url(hr_client):
     out = sales_outputs(post_hr(hr_client, ["IT"], [5, 20], [21, 65]))
-    assert out["url"] == "?department=IT&experience=5-20"
-    page = json.dumps(hr_client.post("/_dash-update-component", json=page_body("/hr", out["url"])).get_json())
+    search = view_search(out, "hr")
+    assert search == "?department=IT&experience=5-20"
+    page = json.dumps(hr_client.post("/_dash-update-component", json=page_body("/hr", search)).get_json())
     assert '"value": ["IT"]' in page
     assert '"value": [5.0, 20.0]' in page
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_chart_clicks_build_the_cross_filter(hr_client):
     def select_(trigger, value, current=None):
         response = hr_client.post("/_dash-update-component", json=selection_body(trigger, value, current))
@@ -167,43 +148,32 @@ def test_chart_clicks_build_the_cross_filter(hr_client):
     assert select_("hr-clear-selection", 1, chosen) == {}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_viewer_cannot_open_hr_nor_call_its_callbacks(client):
     refused = post_hr(client, ALL, [0, 44], [21, 65])
     assert refused.status_code == 403
     assert "salary" not in refused.get_data(as_text=True).lower()
-    assert client.get("/export/hr.csv").status_code == 403
+    assert client.get("/export/hr/salary.html").status_code == 403
     table = client.post(
         "/_dash-update-component", json=table_body({"startRow": 0, "endRow": 20}, ALL, [0, 44], [21, 65])
     )
     assert table.status_code == 403
 
 
-@pytest.mark.parametrize(
-    ("departments", "experience", "age", "selection"),
-    [
-        (["Legal"], [0, 44], [21, 65], {}),
-        (ALL, [0, 1e9], [21, 65], {}),
-        (ALL, "0-44", [21, 65], {}),
-        (ALL, [0, 44], [21], {}),
-        (ALL, [0, 44], [21, 65], {"department": "Legal"}),
-        (ALL, [0, 44], [21, 65], {"cell": [9, 9]}),
-        (ALL, [0, 44], [21, 65], {"box": [0, 1, "x", 2]}),
-        (ALL, [0, 44], [21, 65], {"lasso": [[0, 0]] * 5000}),
-        (ALL, [0, 44], [21, 65], {"sql": "DROP TABLE employees"}),
-    ],
-)
-def test_crafted_filter_values_are_refused_cleanly(hr_client, departments, experience, age, selection):
-    response = post_hr(hr_client, departments, experience, age, selection)
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_crafted_filter_value_is_refused_cleanly(hr_client):
+    """The 400 plumbing; every kind of crafted value is covered by the unit tests of the checks."""
+    response = post_hr(hr_client, ALL, [0, 44], [21, 65], {"sql": "DROP TABLE employees"})
     assert response.status_code == 400
     assert "Traceback" not in response.get_data(as_text=True)
 
 
-def test_table_pages_are_sorted_on_the_server(hr_client, settings):
+def test_table_pages_are_sorted_on_the_server(app, hr_client):
     request = {"startRow": 20, "endRow": 40, "sortModel": [{"colId": "salary", "sort": "desc"}]}
     response = hr_client.post("/_dash-update-component", json=table_body(request, ["IT"], [0, 44], [21, 65]))
     assert response.status_code == 200
     payload = response.get_json()["response"]["hr-table"]["getRowsResponse"]
-    rows = raw(settings.database_url)
+    rows = raw(app)
     it = rows[rows["department"] == "IT"].sort_values("salary", ascending=False, kind="stable")
     assert payload["rowCount"] == len(it)
     assert [r["employee_id"] for r in payload["rowData"]] == it["employee_id"].iloc[20:40].tolist()
@@ -211,13 +181,3 @@ def test_table_pages_are_sorted_on_the_server(hr_client, settings):
     too_big = {"startRow": 0, "endRow": 100_000}
     refused = hr_client.post("/_dash-update-component", json=table_body(too_big, ALL, [0, 44], [21, 65]))
     assert refused.status_code == 400
-
-
-def test_csv_export_is_the_filtered_population_with_safe_cells(hr_client, settings):
-    response = hr_client.get("/export/hr.csv?department=Finance&age=30-40")
-    assert response.status_code == 200
-    lines = response.get_data(as_text=True).strip().splitlines()
-    rows = raw(settings.database_url)
-    expected = rows[(rows["department"] == "Finance") & rows["age"].between(30, 40)]
-    assert len(lines) - 1 == len(expected)
-    assert lines[0].startswith("employee_id,department,age")

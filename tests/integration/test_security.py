@@ -1,4 +1,7 @@
-"""Access control and hardening: each test fails if its protection breaks."""
+"""Access control and hardening: each test fails if its protection breaks.
+
+None of these depends on the database backend: they run on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,10 @@ from dashhub.app import create_app
 from dashhub.cli import main
 from dashhub.config import ConfigError
 from dashhub.db import audit_events
-from tests.conftest import TEST_SECRET, add_users, load_demo, logged_in, login, make_settings
+from tests.conftest import TEST_SECRET, logged_in, login, make_settings
 from tests.support.dash_requests import callback_body, page_body, post_sales, sales_body
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 ALLOWLIST = {"/login", "/health", "/ready", "/_favicon.ico", "/locale/fr", "/locale/en"}
 EVERYTHING = (["Est", "Nord", "Ouest", "Sud"], ["Produit A", "Produit B", "Produit C", "Produit D"])
@@ -33,8 +38,8 @@ def _concrete(rule) -> str:
     return path
 
 
-def test_every_route_without_a_session_is_refused(demo_app, anonymous):
-    rules = list(demo_app.server.url_map.iter_rules())
+def test_every_route_without_a_session_is_refused(app, anonymous):
+    rules = list(app.server.url_map.iter_rules())
     assert len(rules) > 10
     checked = 0
     for rule in rules:
@@ -53,7 +58,9 @@ def test_every_route_without_a_session_is_refused(demo_app, anonymous):
     assert checked >= 20
 
 
-@pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/sales", "/export/sales.csv"])
+@pytest.mark.parametrize(
+    "path", ["/_dash-layout", "/_dash-dependencies", "/sales", "/export/sales/trend.html"]
+)
 def test_dash_endpoints_and_exports_need_a_session(anonymous, path):
     response = anonymous.get(path)
     assert response.status_code == 401
@@ -81,9 +88,8 @@ def test_a_forged_pathname_does_not_open_callbacks(anonymous):
 
 
 @pytest.fixture
-def sales_for_admins_only(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, DASHHUB_AUTH__PERMISSIONS='{"sales": ["admin"]}')
-    load_demo(settings.database_url)
+def sales_for_admins_only(tmp_path, demo_url):
+    settings = make_settings(tmp_path, demo_url, DASHHUB_AUTH__PERMISSIONS='{"sales": ["admin"]}')
     return create_app(settings)
 
 
@@ -94,7 +100,7 @@ def test_a_role_without_permission_is_refused_on_the_server(sales_for_admins_onl
     assert "Nord" not in refused.get_data(as_text=True)
     page = json.dumps(viewer.post("/_dash-update-component", json=page_body("/sales")).get_json())
     assert "Acc\\u00e8s refus\\u00e9" in page or "Accès refusé" in page
-    assert viewer.get("/export/sales.csv").status_code == 403
+    assert viewer.get("/export/sales/trend.html").status_code == 403
     layout = json.dumps(viewer.get("/_dash-layout").get_json())
     assert '"/sales"' not in layout  # not offered in the navbar either
     admin = logged_in(sales_for_admins_only, "admin")
@@ -134,8 +140,19 @@ def test_malformed_callback_requests_get_a_clean_4xx(client, mangle):
     body = sales_body(*EVERYTHING, "2024-01-01", "2025-12-31")
     mangle(body)
     response = client.post("/_dash-update-component", json=body)
-    assert 400 <= response.status_code < 500 or response.status_code == 204
+    assert 400 <= response.status_code < 500
     assert "Traceback" not in response.get_data(as_text=True)
+    assert "Nord" not in response.get_data(as_text=True)
+
+
+def test_the_removed_csv_routes_are_gone(client):
+    """Large exports go through the background job (limits, progress, audit); the old unbounded
+    streaming routes are not served any more (the address falls through to the app's page)."""
+    for path in ("/export/sales.csv", "/export/hr.csv"):
+        response = client.get(path)
+        assert response.mimetype == "text/html"
+        assert "attachment" not in response.headers.get("Content-Disposition", "")
+        assert "date,region" not in response.get_data(as_text=True)
 
 
 def test_security_headers_are_on_every_page(client):
@@ -150,22 +167,22 @@ def test_security_headers_are_on_every_page(client):
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
-def test_session_cookie_is_httponly_and_samesite(demo_app, anonymous):
+def test_session_cookie_is_httponly_and_samesite(anonymous):
     response = login(anonymous, "viewer")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # served over plain HTTP in this test
 
 
-def test_cookies_are_secure_over_https(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, DASHHUB_SERVER__HTTPS="true")
+def test_cookies_are_secure_over_https(tmp_path, demo_url):
+    settings = make_settings(tmp_path, demo_url, DASHHUB_SERVER__HTTPS="true")
     client = create_app(settings).server.test_client()
-    add_users(settings)
     cookie = login(client, "viewer").headers["Set-Cookie"]
     assert "Secure" in cookie
 
 
-def test_wrong_password_then_lockout(anonymous, demo_app):
+def test_wrong_password_then_lockout(demo_app):
+    anonymous = demo_app.server.test_client()
     wrong = login(anonymous, "viewer", "not-the-password")
     assert wrong.status_code == 401
     assert "Nom d’utilisateur ou mot de passe incorrect" in wrong.get_data(as_text=True)
@@ -177,10 +194,9 @@ def test_wrong_password_then_lockout(anonymous, demo_app):
     assert locked.status_code == 429
 
 
-def test_login_attempts_are_rate_limited_per_address(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, DASHHUB_AUTH__LOGIN_RATE_LIMIT="3 per minute")
+def test_login_attempts_are_rate_limited_per_address(tmp_path, demo_url):
+    settings = make_settings(tmp_path, demo_url, DASHHUB_AUTH__LOGIN_RATE_LIMIT="3 per minute")
     client = create_app(settings).server.test_client()
-    add_users(settings)
     codes = [login(client, "nobody", "x" * 12).status_code for _ in range(4)]
     assert codes[:3] == [401, 401, 401]
     assert codes[3] == 429
@@ -193,7 +209,8 @@ def test_forms_without_csrf_token_are_refused(anonymous, client):
     assert client.get("/_dash-layout").status_code == 200  # still logged in
 
 
-def test_logout_ends_the_session(client):
+def test_logout_ends_the_session(app):
+    client = logged_in(app)  # a session of its own: the shared ones stay logged in
     layout = client.get("/_dash-layout").get_json()
     token = _find_prop(layout, "id", "logout-csrf")["value"]
     assert token, "the navbar carries a logout form with a CSRF token"
@@ -225,10 +242,11 @@ def test_oversized_requests_get_413(client):
     assert response.status_code == 413
 
 
-def test_logins_failures_and_exports_are_audited(demo_app, anonymous, settings):
+def test_logins_failures_and_exports_are_audited(demo_app, settings):
+    anonymous = demo_app.server.test_client()
     login(anonymous, "viewer", "wrong-password-here")
     login(anonymous, "viewer")
-    anonymous.get("/export/sales.csv?region=Nord")
+    assert anonymous.get("/export/sales/trend.html?region=Nord").status_code == 200
     engine = create_engine(settings.database_url)
     with engine.connect() as conn:
         events = [
@@ -248,18 +266,17 @@ def test_logins_failures_and_exports_are_audited(demo_app, anonymous, settings):
         ({"DASHHUB_SECRET_KEY": "changeme"}, "server.secret_key"),
     ],
 )
-def test_production_refuses_unsafe_settings(tmp_path, database_url, overrides, message):
-    settings = make_settings(tmp_path, database_url, **overrides)
+def test_production_refuses_unsafe_settings(tmp_path, demo_url, overrides, message):
+    settings = make_settings(tmp_path, demo_url, **overrides)
     with pytest.raises(ConfigError, match=message):
         create_app(settings)
 
 
-def test_development_relaxes_the_guards(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, DASHHUB_SECRET_KEY="", DASHHUB_ENVIRONMENT="development")
+def test_development_relaxes_the_guards(tmp_path, demo_url):
+    settings = make_settings(tmp_path, demo_url, DASHHUB_SECRET_KEY="", DASHHUB_ENVIRONMENT="development")
     assert create_app(settings) is not None
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_gunicorn_entry_point_exits_with_a_clear_message(tmp_path, database_url):
     env = {
         **os.environ,
@@ -276,7 +293,6 @@ def test_gunicorn_entry_point_exits_with_a_clear_message(tmp_path, database_url)
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_init_creates_the_admin_and_users_can_be_managed(tmp_path, database_url):
     env = {"DASHHUB_DATABASE__URL": database_url, "DASHHUB_PATHS__DATA_DIR": str(tmp_path)}
     runner = CliRunner()
@@ -305,7 +321,8 @@ def test_init_creates_the_admin_and_users_can_be_managed(tmp_path, database_url)
     assert "admin\tadmin" in listing and "bob\thr" in listing
 
 
-def test_disabling_or_changing_a_user_takes_effect_on_the_next_request(demo_app, client):
+def test_disabling_or_changing_a_user_takes_effect_on_the_next_request(demo_app):
+    client = logged_in(demo_app)
     store = demo_app.server.extensions["dashhub"].users
     assert post_sales(client, *EVERYTHING, "2024-01-01", "2025-12-31").status_code == 200
     store.set_active("viewer", False)

@@ -19,6 +19,11 @@ import dashhub
 assert "site-packages" in dashhub.__file__, dashhub.__file__
 settings = load_settings(path=None, environ={
     "DASHHUB_PATHS__DATA_DIR": sys.argv[1], "DASHHUB_ENVIRONMENT": "development"})
+from dashhub.db import make_engine
+from dashhub.migrations import current_revision, upgrade
+engine = make_engine(settings.database_url)
+upgrade(engine)  # the migration scripts ship with the package
+assert current_revision(engine) is not None
 app = create_app(settings)
 client = app.server.test_client()
 login = client.get("/login")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dashhub.layouts.sales import IDS
+from dashhub.shell import PAGE_CONTENT, ROUTE
 
 SALES_OUTPUTS = [
     (IDS.KPI_TOTAL, "children"),
@@ -17,8 +19,16 @@ SALES_OUTPUTS = [
     (IDS.TREND_HTML, "href"),
     (IDS.ANIMATION_HTML, "href"),
     (IDS.STACKED_HTML, "href"),
-    ("url", "search"),
+    (IDS.QUERY, "data"),
+    (IDS.VIEW, "data"),
 ]
+
+
+def stringify_id(component_id: str | dict) -> str:
+    """A component id as Dash writes it in a callback's output string."""
+    if isinstance(component_id, dict):
+        return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+    return component_id
 
 
 def callback_body(
@@ -26,11 +36,8 @@ def callback_body(
     inputs: list[tuple[str, str, Any]],
     state: list[tuple[str, str, Any]] = (),
 ) -> dict:
-    output = (
-        f"{outputs[0][0]}.{outputs[0][1]}"
-        if len(outputs) == 1
-        else ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
-    )
+    names = [f"{stringify_id(i)}.{p}" for i, p in outputs]
+    output = names[0] if len(names) == 1 else ".." + "...".join(names) + ".."
     return {
         "output": output,
         "outputs": [{"id": i, "property": p} for i, p in outputs]
@@ -38,7 +45,7 @@ def callback_body(
         else {"id": outputs[0][0], "property": outputs[0][1]},
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "changedPropIds": [f"{stringify_id(inputs[0][0])}.{inputs[0][1]}"],
     }
 
 
@@ -64,10 +71,15 @@ def sales_outputs(response) -> dict[str, Any]:
     return {cid: next(iter(props.values())) for cid, props in payload.items()}
 
 
+def view_search(outputs: dict[str, Any], dashboard: str) -> str:
+    """The query string a dashboard's callback put into the address (its view state)."""
+    return outputs[stringify_id({"type": "view-state", "dashboard": dashboard})]["search"]
+
+
 def page_body(pathname: str, search: str = "") -> dict:
-    return callback_body(
-        [("page-content", "children")], [("url", "pathname", pathname)], [("url", "search", search)]
-    )
+    """What the browser posts to draw the page of an address (the route the shell computed)."""
+    route = {"pathname": pathname, "search": search, "at": 0}
+    return callback_body([(PAGE_CONTENT, "children")], [(ROUTE, "data", route)])
 
 
 def find_prop(tree: Any, component_id: str, prop: str) -> Any:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import psycopg
 
 from dashhub.layouts.common import ExportIds
 from tests.support.dash_requests import callback_body, find_prop, page_body
 
 PATH = "/_dash-update-component"
-QUERY_STATE = {"sales": ("url", "search"), "hr": ("hr-query", "data")}
+QUERY_STATE = {"sales": ("sales-query", "data"), "hr": ("hr-query", "data")}
 
 
 @dataclass
@@ -112,3 +116,16 @@ def download_href(tree) -> str | None:
             if found:
                 return found
     return None
+
+
+@contextmanager
+def rows_held(database_url: str, table: str = "sales") -> Iterator[None]:
+    """Hold an exclusive lock on table (PostgreSQL) so that an export blocks on its first read of
+    the rows: it has reported its total, and cannot finish before the test cancels or kills it."""
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()

@@ -23,7 +23,7 @@ HR_OUTPUTS = [
     (IDS.SELECTION_TEXT, "children"),
     (IDS.CLEAR_SELECTION, "disabled"),
     (IDS.QUERY, "data"),
-    ("url", "search"),
+    (IDS.VIEW, "data"),
 ]
 
 

@@ -113,16 +113,17 @@ def postgres_admin_url() -> str:
     return _start_throwaway_postgres()
 
 
-def create_database(admin_url: str) -> tuple[str, callable]:
-    """A new empty database; returns its SQLAlchemy URL and a function that drops it."""
+def create_database(admin_url: str, template: str | None = None) -> tuple[str, callable]:
+    """A new database (empty, or a copy of template); returns its SQLAlchemy URL and a drop."""
     name = f"dashhub_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(
         admin_url.replace("postgresql://", "postgresql+psycopg://"),
         isolation_level="AUTOCOMMIT",
         pool_pre_ping=True,
     )
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     base = admin_url.rsplit("/", 1)[0]
 
     def drop() -> None:

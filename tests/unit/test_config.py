@@ -14,9 +14,12 @@ from dashhub.config import ConfigError, Settings, load_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_config_yaml_holds_exactly_the_built_in_defaults():
+def test_config_yaml_holds_exactly_the_built_in_defaults(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
     from_file = load_settings(ROOT / "config.yaml", environ={})
-    assert from_file == Settings()
+    assert from_file == load_settings(empty, environ={})
+    assert isinstance(from_file, Settings)
 
 
 def test_every_key_of_config_yaml_is_commented():
@@ -86,3 +89,37 @@ def test_check_config_cli_accepts_the_defaults(monkeypatch, tmp_path):
     result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "check-config"])
     assert result.exit_code == 0, result.output
     assert "Configuration is valid" in result.output
+
+
+def test_the_section_form_wins_over_the_short_alias_and_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"database": {"url": "sqlite:///from-file.db"}, "server": {"port": 7000}}))
+    aliases_only = load_settings(path, environ={"DASHHUB_DATABASE_URL": "postgresql://alias/db"})
+    assert aliases_only.database_url == "postgresql://alias/db"
+    assert aliases_only.server.port == 7000  # the file's value where nothing overrides it
+    both = load_settings(
+        path,
+        environ={"DASHHUB_DATABASE_URL": "postgresql://alias/db", "DASHHUB_DATABASE__URL": "sqlite:///x.db"},
+    )
+    assert both.database_url == "sqlite:///x.db"
+
+
+def test_mapping_overrides_are_json_and_a_bad_one_names_the_key():
+    settings = load_settings(
+        ROOT / "config.yaml", environ={"DASHHUB_AUTH__PERMISSIONS": '{"sales": ["admin", "analyst"]}'}
+    )
+    assert settings.auth.permissions == {"sales": ["admin", "analyst"]}
+    with pytest.raises(ConfigError, match="permissions"):
+        load_settings(ROOT / "config.yaml", environ={"DASHHUB_AUTH__PERMISSIONS": "{sales: [admin"})
+    with pytest.raises(ConfigError, match=r"auth\.permissions\.sales\.0"):
+        load_settings(ROOT / "config.yaml", environ={"DASHHUB_AUTH__PERMISSIONS": '{"sales": ["root"]}'})
+
+
+def test_an_unknown_override_key_is_refused_and_other_variables_are_ignored():
+    with pytest.raises(ConfigError, match=r"cache\.typ: unknown key"):
+        load_settings(ROOT / "config.yaml", environ={"DASHHUB_CACHE__TYP": "redis"})
+    settings = load_settings(
+        ROOT / "config.yaml",
+        environ={"DASHHUB_ADMIN_PASSWORD": "x", "DASHHUB_CONFIG": "y", "DASHHUB_ENVIRONMENT": "development"},
+    )
+    assert settings.environment == "development"

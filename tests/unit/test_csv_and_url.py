@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashhub.csvsafe import safe_cell
-from dashhub.urlstate import encode_search, parse_search
+from dashhub.domain.query import encode_search, parse_search
 
 
 @pytest.mark.parametrize(

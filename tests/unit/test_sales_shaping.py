@@ -8,10 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashhub.callbacks.sales import filter_from_inputs, filter_from_query, query_for
+from dashhub.callbacks.sales import filter_from_inputs
 from dashhub.demo import demo_sales
+from dashhub.domain.sales import SalesFilter, SalesOptions, filter_from_query, query_for
 from dashhub.figures.sales import monthly_stacked_figure, sales_animation_figure, sales_trend_figure
-from dashhub.services.sales import SalesFilter, SalesOptions, shape_sales
+from dashhub.services.sales import shape_sales
 from dashhub.validation import BadInput
 
 OPTIONS = SalesOptions(
@@ -119,7 +120,7 @@ def test_default_filter_has_an_empty_query_and_others_round_trip():
     narrowed = SalesFilter(("Sud",), ("Produit B",), dt.date(2024, 5, 1), dt.date(2024, 9, 30))
     search = query_for(narrowed, OPTIONS)
     assert search == "?region=Sud&product=Produit+B&start=2024-05-01&end=2024-09-30"
-    from dashhub.urlstate import parse_search
+    from dashhub.domain.query import parse_search
 
     assert filter_from_query(parse_search(search), OPTIONS) == narrowed
     nothing = SalesFilter((), OPTIONS.products, everything.start, everything.end)

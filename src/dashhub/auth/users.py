@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 import threading
@@ -84,11 +85,15 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so that both cases take the same time
+    (computed on first use: importing this module costs no hash)."""
+    return generate_password_hash("not-a-real-password")
+
+
 class UserStore:
     """The one place that reads and writes users."""
-
-    # Checked against when the user does not exist, so that both cases take the same time.
-    _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
     def __init__(self, engine: Engine, config: AuthConfig) -> None:
         self._engine = engine
@@ -177,7 +182,7 @@ class UserStore:
                 select(users).where(users.c.username == username, users.c.active.is_(True))
             ).first()
             if row is None:
-                check_password_hash(self._DUMMY_HASH, password)
+                check_password_hash(_dummy_hash(), password)
                 return LoginResult(None)
             locked_until = _aware(row.locked_until)
             if locked_until is not None and locked_until > now:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from dashhub.domain.hr import AGE_LABELS, EXP_LABELS, HrData
 from dashhub.figures.common import Figure, base_layout, colour_map, empty_figure
 from dashhub.i18n import N_, fmt_money, gettext
-from dashhub.services.employees import AGE_LABELS, EXP_LABELS, HrData
 
 # Words used inside hover templates (f-strings hide calls from the extractor: mark them here).
 HOVER_WORDS = (

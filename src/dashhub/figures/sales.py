@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dashhub.domain.sales import SalesData
 from dashhub.figures.common import Figure, base_layout, colour_map, empty_figure
 from dashhub.i18n import N_, gettext, month_abbreviations
-from dashhub.services.sales import SalesData
 
 # Words used inside hover templates (f-strings hide calls from the extractor: mark them here).
 HOVER_WORDS = (N_("Year"), N_("Month"), N_("Sales"))

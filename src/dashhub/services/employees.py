@@ -7,82 +7,23 @@ shaped result is cached under the "hr" access scope.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
 from dashhub.db import employees, read_version
+from dashhub.domain.hr import AGE_EDGES, AGE_LABELS, EXP_EDGES, EXP_LABELS, HrData, HrFilter, HrOptions
 from dashhub.services.cache import QueryCache
 
 SCOPE = "hr"
-AGE_EDGES = (25, 30, 35, 45, 55)  # bands: <25 (shown 20–25), 25–30, 30–35, 35–45, 45–55, 55+
-AGE_LABELS = ("20–25", "25–30", "30–35", "35–45", "45–55", "55+")
-EXP_EDGES = (5, 10, 20, 30)
-EXP_LABELS = ("0–5", "5–10", "10–20", "20–30", "30+")
 MAX_POINTS = 5000  # above this many employees the scatter becomes a density view
 MAX_SALARY_BINS = 60
 SALARY_BIN = 5000.0
 DENSITY_BINS = 40
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Cross-filter chosen on the charts (None: not set)."""
-
-    department: str | None = None
-    cell: tuple[int, int] | None = None  # (age band, experience band)
-    box: tuple[float, float, float, float] | None = None  # performance and salary ranges
-    lasso: tuple[tuple[float, float], ...] | None = None  # polygon in (performance, salary)
-
-    @property
-    def active(self) -> bool:
-        return any(v is not None for v in (self.department, self.cell, self.box, self.lasso))
-
-
-@dataclass(frozen=True)
-class HrFilter:
-    departments: tuple[str, ...]
-    experience: tuple[float, float]
-    age: tuple[float, float]
-    selection: Selection = field(default_factory=Selection)
-
-
-@dataclass(frozen=True)
-class HrOptions:
-    departments: tuple[str, ...]
-    experience: tuple[float, float]
-    age: tuple[float, float]
-    salary: tuple[float, float]
-    count: int
-
-    @property
-    def empty(self) -> bool:
-        return self.count == 0
-
-    def everything(self) -> HrFilter:
-        return HrFilter(self.departments, self.experience, self.age)
-
-
-@dataclass(frozen=True)
-class HrData:
-    count: int
-    mean_salary: float | None
-    mean_performance: float | None
-    mean_satisfaction: float | None
-    departments: tuple[str, ...]  # the departments present, in display order
-    salary_edges: list[float]
-    salary_counts: dict[str, list[int]]  # department → count per salary bin
-    scatter_mode: str  # "points" or "density"
-    points: dict[str, dict[str, list]]  # department → x, y, customdata [id, age, experience, satisfaction]
-    density: dict[str, list] | None  # x centres, y centres, z counts (None where 0)
-    trends: dict[str, tuple[float, float, float, float]]  # department → x0, y0, x1, y1
-    by_department: list[tuple[str, float, float | None, int]]  # name, mean, CI half-width, n
-    heatmap: list[list[float | None]]  # [age band][experience band] mean satisfaction
-    heatmap_counts: list[list[int]]
 
 
 class Columns:
@@ -101,6 +42,11 @@ class Columns:
         self.satisfaction = frame["satisfaction"].to_numpy(np.float64)
         self.age_band = np.searchsorted(AGE_EDGES, self.age, side="right").astype(np.int32)
         self.exp_band = np.searchsorted(EXP_EDGES, self.experience, side="right").astype(np.int32)
+
+    @functools.cached_property
+    def by_salary(self) -> np.ndarray:
+        """Row indices in salary order, for the lasso (sorted once, on the first lasso)."""
+        return np.argsort(self.salary, kind="stable")
 
     def __len__(self) -> int:
         return len(self.id)
@@ -177,9 +123,6 @@ def _read_frame(engine: Engine, query) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(query.selected_columns.keys()))
 
 
-COLUMNS = ("employee_id", "department", "age", "experience_years", "salary", "performance", "satisfaction")
-
-
 def _row(cols: Columns, i: int) -> dict:
     return {
         "employee_id": int(cols.id[i]),
@@ -234,23 +177,45 @@ def mask_of(cols: Columns, flt: HrFilter) -> np.ndarray:
         mask &= (cols.performance >= x0) & (cols.performance <= x1)
         mask &= (cols.salary >= y0) & (cols.salary <= y1)
     if sel.lasso is not None:
-        mask &= _inside(cols.performance, cols.salary, sel.lasso, mask)
+        mask &= _inside(cols.performance, cols.salary, sel.lasso, mask, cols.by_salary)
     return mask
 
 
-def _inside(x: np.ndarray, y: np.ndarray, polygon, candidates: np.ndarray) -> np.ndarray:
-    """Ray casting: which points lie inside polygon (only candidates are tested)."""
+def _inside(
+    x: np.ndarray, y: np.ndarray, polygon, candidates: np.ndarray, by_y: np.ndarray | None = None
+) -> np.ndarray:
+    """Which points lie inside polygon (even-odd rule), testing only candidates.
+
+    Candidates outside the polygon's bounding box are dropped first; the rest are taken in y
+    order (by_y: the indices of all points sorted by y, kept with the columns; sorted here if not
+    given), so that each edge flips the parity of the contiguous run of points whose horizontal
+    ray it crosses. The work follows the points each edge spans, not points × edges: a
+    2,000-vertex lasso on a million employees costs milliseconds instead of seconds.
+    """
+    vertices = np.asarray(polygon, dtype=np.float64)
+    xs, ys = vertices[:, 0], vertices[:, 1]
+    in_box = candidates & (x >= xs.min()) & (x <= xs.max()) & (y >= ys.min()) & (y <= ys.max())
     inside = np.zeros(len(x), dtype=bool)
-    idx = np.flatnonzero(candidates)
+    if by_y is None:
+        idx = np.flatnonzero(in_box)
+        idx = idx[np.argsort(y[idx], kind="stable")]
+    else:
+        idx = by_y[in_box[by_y]]  # already in y order: a filter, not a sort
+    if len(idx) == 0:
+        return inside
     px, py = x[idx], y[idx]
-    result = np.zeros(len(idx), dtype=bool)
-    vertices = list(polygon)
-    for (x1, y1), (x2, y2) in zip(vertices, vertices[1:] + vertices[:1], strict=True):
-        crosses = (y1 > py) != (y2 > py)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            at = (x2 - x1) * (py - y1) / (y2 - y1) + x1
-        result ^= crosses & (px < at)
-    inside[idx] = result
+    parity = np.zeros(len(idx), dtype=bool)
+    for x1, y1, x2, y2 in zip(xs, ys, np.roll(xs, -1), np.roll(ys, -1), strict=True):
+        if y1 == y2:
+            continue  # a horizontal edge crosses no horizontal ray
+        # the ray from a point crosses the edge when min(y1, y2) <= py < max(y1, y2) ...
+        first, last = np.searchsorted(py, (min(y1, y2), max(y1, y2)), side="left")
+        if first == last:
+            continue
+        run = slice(first, last)
+        # ... at the edge's x for that py, to the right of the point
+        parity[run] ^= px[run] < x1 + (x2 - x1) * (py[run] - y1) / (y2 - y1)
+    inside[idx] = parity
     return inside
 
 

@@ -31,9 +31,11 @@ class ExportFile:
 
 
 class ExportFiles:
-    def __init__(self, directory: Path, keep_hours: float) -> None:
+    def __init__(self, directory: Path, keep_hours: float, job_seconds: float) -> None:
         self.directory = directory
         self._keep_seconds = keep_hours * 3600
+        # A partial file older than the longest a job may run belongs to a job that was killed.
+        self._abandoned_seconds = job_seconds + 120
 
     def new_id(self) -> str:
         return secrets.token_hex(16)
@@ -70,14 +72,16 @@ class ExportFiles:
         )
 
     def remove_expired(self) -> int:
-        """Delete exports (and abandoned partial files) older than keep_hours; how many went."""
+        """Delete exports older than keep_hours, and partial files no job can still be writing;
+        how many went."""
         if not self.directory.exists():
             return 0
-        limit = time.time() - self._keep_seconds
+        now = time.time()
         removed = 0
         for path in self.directory.iterdir():
+            age = self._abandoned_seconds if path.name.endswith(".part") else self._keep_seconds
             try:
-                if path.stat().st_mtime < limit:
+                if path.stat().st_mtime < now - age:
                     path.unlink()
                     removed += 1
             except OSError:

@@ -6,91 +6,12 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
 from dashhub.db import read_version, sales, sales_daily
+from dashhub.domain.sales import SalesData, SalesFilter, SalesKpis, SalesOptions, Series
 from dashhub.services.cache import QueryCache
-
-
-@dataclass(frozen=True)
-class SalesFilter:
-    """Which sales to look at: an empty tuple selects nothing; dates are inclusive."""
-
-    regions: tuple[str, ...]
-    products: tuple[str, ...]
-    start: dt.date
-    end: dt.date
-
-    @property
-    def span_days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous_period(self) -> SalesFilter:
-        """The period of the same length that ends the day before start."""
-        end = self.start - dt.timedelta(days=1)
-        return SalesFilter(self.regions, self.products, end - (self.end - self.start), end)
-
-
-@dataclass(frozen=True)
-class SalesOptions:
-    """What can be filtered on: the values present in the data."""
-
-    regions: tuple[str, ...]
-    products: tuple[str, ...]
-    first_day: dt.date | None
-    last_day: dt.date | None
-
-    @property
-    def empty(self) -> bool:
-        return self.first_day is None
-
-    def everything(self) -> SalesFilter:
-        today = dt.date.today()
-        return SalesFilter(self.regions, self.products, self.first_day or today, self.last_day or today)
-
-
-@dataclass(frozen=True)
-class Series:
-    """One line, bar or point series: x and y, plus a label per point where useful."""
-
-    x: list
-    y: list[float]
-    labels: list[str] | None = None
-
-
-@dataclass(frozen=True)
-class SalesKpis:
-    total: float
-    previous_total: float
-    best_region: str | None
-    best_region_total: float
-    best_month: str | None  # "YYYY-MM"
-    best_month_total: float
-
-    @property
-    def growth(self) -> float | None:
-        """Relative change against the previous period; None when that period had no sales."""
-        if self.previous_total <= 0:
-            return None
-        return self.total / self.previous_total - 1.0
-
-
-@dataclass(frozen=True)
-class SalesData:
-    """The shaped data behind the Ventes page: plain lists, cheap to cache and to draw."""
-
-    weekly: dict[str, Series]  # region → weeks (Monday, ISO) and weekly sums
-    peaks: list[tuple[str, str, float]]  # (week, region, amount) of each December's peak
-    points: dict[int, dict[str, Series]]  # year → region → months, sums, product labels
-    monthly: dict[str, Series]  # region → months (YYYY-MM-01) and sums
-    totals: Series  # month → sum over the regions shown
-    kpis: SalesKpis
-
-    @property
-    def empty(self) -> bool:
-        return self.kpis.best_region is None
 
 
 class SalesService:

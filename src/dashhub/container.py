@@ -1,0 +1,72 @@
+"""Every service of one process, wired together once by create_app() and handed to callbacks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from dashhub.auth.audit import AuditLog
+from dashhub.auth.users import UserStore
+from dashhub.auth.web import Access
+from dashhub.config import Settings
+from dashhub.db import make_engine
+from dashhub.jobs import CeleryJobs, LocalJobs, TicketSigner, make_manager
+from dashhub.services.cache import QueryCache
+from dashhub.services.employees import EmployeesService
+from dashhub.services.export_files import ExportFiles
+from dashhub.services.sales import SalesService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    cache: QueryCache
+    users: UserStore
+    audit: AuditLog
+    access: Access
+    sales: SalesService
+    employees: EmployeesService
+    signer: TicketSigner
+    exports: ExportFiles
+    jobs: LocalJobs | CeleryJobs
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def prefix(self) -> str:
+        """URL prefix of the app's own Flask routes ('' at the root)."""
+        return self.settings.server.url_prefix.rstrip("/")
+
+    def after_fork(self) -> None:
+        """In a child process (a job, a Celery worker), open database connections of its own."""
+        if os.getpid() != self.pid:
+            self.engine.dispose(close=False)
+            self.pid = os.getpid()
+
+    @classmethod
+    def build(cls, server: Flask, settings: Settings) -> Services:
+        engine = make_engine(
+            settings.database_url,
+            echo=settings.database.echo,
+            pool_size=settings.database.pool_size,
+        )
+        cache = QueryCache(server, settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            cache=cache,
+            users=UserStore(engine, settings.auth),
+            audit=AuditLog(engine),
+            access=Access(settings),
+            sales=SalesService(engine, cache),
+            employees=EmployeesService(engine, cache),
+            signer=TicketSigner(server.secret_key),
+            exports=ExportFiles(
+                settings.jobs_dir / "exports", settings.jobs.keep_hours, settings.jobs.timeout_seconds
+            ),
+            # Owned by this server: the manager runs only this app's background functions.
+            jobs=make_manager(server, settings),
+        )
