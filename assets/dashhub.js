@@ -8,6 +8,12 @@ window.addEventListener("unhandledrejection", function (event) {
   }
 });
 
+// Slider tooltips (dcc.Slider tooltip.transform): log-scale sliders hold log10 of the value.
+window.dccFunctions = window.dccFunctions || {};
+window.dccFunctions.pow10 = function (value) {
+  return Number(Math.pow(10, value).toPrecision(3));
+};
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   dashhub: {
     // The URL is the state. Which page to draw: a new route when the address names something

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
+from dashhub.i18n import current_locale, plotly_locale
 from dashhub.i18n import gettext as _
-from dashhub.i18n import plotly_locale
 
 
 def as_json(component) -> dict:
@@ -72,7 +72,7 @@ def graph_config(filename: str, locale: str, selectable: bool = False) -> dict:
     }
 
 
-def kpi_card(card_id: str, label: str, icon: str) -> dbc.Col:
+def kpi_card(card_id: str, label: str, icon: str, xl: int = 3, xs: int = 12) -> dbc.Col:
     return dbc.Col(
         dbc.Card(
             dbc.CardBody(
@@ -87,10 +87,28 @@ def kpi_card(card_id: str, label: str, icon: str) -> dbc.Col:
             ),
             className="kpi-card h-100",
         ),
-        xs=12,
+        xs=xs,
         sm=6,
-        xl=3,
+        xl=xl,
         className="mb-3",
+    )
+
+
+def chart_card_plain(graph_id: str, filename: str, height: int = 420) -> dbc.Card:
+    """A chart with a loading indicator (its toolbar saves it as PNG)."""
+    locale = current_locale()
+    return dbc.Card(
+        dbc.CardBody(
+            dcc.Loading(
+                dcc.Graph(
+                    id=graph_id, config=graph_config(filename, locale), style={"height": f"{height}px"}
+                ),
+                type="circle",
+                delay_show=150,
+            ),
+            className="p-2",
+        ),
+        className="mb-3 chart-card",
     )
 
 

@@ -108,6 +108,12 @@ class JobsConfig(_Section):
     keep_hours: float = Field(24, gt=0, le=24 * 30)
 
 
+class MlConfig(_Section):
+    # Longest a training (explorer job or deployment) may run before it is stopped, in seconds;
+    # jobs.timeout_seconds bounds it too.
+    training_seconds: float = Field(120, gt=0, le=3600)
+
+
 class PathsConfig(_Section):
     data_dir: str = "data"
 
@@ -164,6 +170,7 @@ class Settings(BaseSettings):
     i18n: I18nConfig = I18nConfig()
     logging: LoggingConfig = LoggingConfig()
     jobs: JobsConfig = JobsConfig()
+    ml: MlConfig = MlConfig()
     paths: PathsConfig = PathsConfig()
 
     @property

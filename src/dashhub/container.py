@@ -17,7 +17,9 @@ from dashhub.jobs import CeleryJobs, LocalJobs, TicketSigner, make_manager
 from dashhub.services.cache import QueryCache
 from dashhub.services.employees import EmployeesService
 from dashhub.services.export_files import ExportFiles
+from dashhub.services.models import ModelRegistry
 from dashhub.services.sales import SalesService
+from dashhub.services.training import MlService
 
 
 @dataclass
@@ -30,6 +32,8 @@ class Services:
     access: Access
     sales: SalesService
     employees: EmployeesService
+    ml: MlService
+    models: ModelRegistry
     signer: TicketSigner
     exports: ExportFiles
     jobs: LocalJobs | CeleryJobs
@@ -63,6 +67,8 @@ class Services:
             access=Access(settings),
             sales=SalesService(engine, cache),
             employees=EmployeesService(engine, cache),
+            ml=MlService(cache),
+            models=ModelRegistry(engine),
             signer=TicketSigner(server.secret_key),
             exports=ExportFiles(
                 settings.jobs_dir / "exports", settings.jobs.keep_hours, settings.jobs.timeout_seconds

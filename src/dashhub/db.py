@@ -13,13 +13,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -117,6 +120,46 @@ audit_events = Table(
     Column("address", String(64), nullable=True),
     Column("detail", Text, nullable=False, default="{}"),
     Index("ix_audit_events_at", "at"),
+)
+
+# The model registry: every deployed version of a named model, at most one active per name (the one
+# the prediction API serves). The fitted pipeline itself is in model_artifacts, under its hash.
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("dataset", String(64), nullable=False),
+    Column("algorithm", String(32), nullable=False),
+    Column("params", Text, nullable=False),  # JSON
+    Column("config", Text, nullable=False),  # the explorer address it was trained with
+    Column("metrics", Text, nullable=False),  # JSON
+    Column("features", Text, nullable=False),  # JSON [{"name", "type"}]
+    Column("classes", Text, nullable=False),  # JSON
+    Column("reference", Text, nullable=False),  # JSON: a sample of training rows, for drift
+    Column("artifact_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    UniqueConstraint("name", "version", name="uq_models_name_version"),
+    Index(
+        "uq_models_one_active",
+        "name",
+        unique=True,
+        sqlite_where=text("active"),
+        postgresql_where=text("active"),
+    ),
+)
+
+model_artifacts = Table(
+    "model_artifacts",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("format", String(16), nullable=False),  # "skops"
+    Column("content", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # One row per data set; bumped in the transaction that changes the data, read into cache keys.

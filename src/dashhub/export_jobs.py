@@ -21,13 +21,13 @@ from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.background import job_session
 from dashhub.container import Services
 from dashhub.exports import safe_row
-from dashhub.i18n import current_locale, fmt_number, use_locale
+from dashhub.i18n import current_locale, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.jobs import JobTicket, stop_on_sigterm
 from dashhub.layouts.common import ExportIds
-from dashhub.registry import by_key
 from dashhub.services.export_files import ExportFile
 from dashhub.validation import BadInput
 
@@ -64,14 +64,10 @@ def register_export(
     timeout = services.settings.jobs.timeout_seconds
 
     def run_export(set_progress, _clicks, query_string, token):
-        services.after_fork()  # before any query: a forked child must not share the parent's sockets
-        ticket = services.signer.verify(token)
-        with use_locale(ticket.locale if ticket else services.settings.i18n.default_locale):
-            if ticket is None or ticket.dashboard != dashboard:
-                return _alert("warning", _("This page has expired: reload it, then export again."))
-            user = services.users.get(ticket.user_id)
-            if user is None or not services.access.can_open(user, by_key(dashboard)):
-                return _alert("danger", _("You are not allowed to see this dashboard."))
+        with job_session(services, token, dashboard) as session:
+            if session.user is None:
+                return _alert(session.severity, session.refusal)
+            user = session.user
             try:
                 with stop_on_sigterm():
                     export = _write_export(

@@ -42,6 +42,14 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         icon="people",
         roles=("hr", "admin"),
     ),
+    Dashboard(
+        key="ml_explorer",
+        path="/ml/explorer",
+        title=N_("ML explorer"),
+        description=N_("Train classifiers on Iris, Wine or Breast Cancer, compare them, deploy one."),
+        icon="cpu",
+        roles=("analyst", "admin"),
+    ),
 )
 
 

@@ -144,7 +144,7 @@ def live_stack(tmp_path_factory) -> LiveStack:
     prefix = f"dashhub-e2e-{uuid.uuid4().hex[:8]}:"
     env = production_env(data_dir, database_url, redis_url, prefix)
     init_demo(env)
-    for role in ("viewer", "hr"):
+    for role in ("viewer", "hr", "analyst"):
         add_user(env, role)
     app_ports = [_free_port(), _free_port()]
     apps = [_start(_gunicorn(p), env, data_dir / f"gunicorn-{p}.log") for p in app_ports]
@@ -230,6 +230,19 @@ def toggle_region(page, region: str) -> None:
     page.keyboard.press("Escape")
 
 
+OVERFLOWING = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && e.offsetParent !== null)
+  .slice(0, 6)
+  .map(e => `${e.tagName}.${e.className} in #${(e.closest("[id]") || {}).id}`
+            + ` → ${Math.round(e.getBoundingClientRect().right)}`)"""
+
+
+def horizontal_overflow(page) -> tuple[int, list[str]]:
+    """How far the page is wider than the screen, and the first elements that stick out."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    return overflow, page.evaluate(OVERFLOWING)
+
+
 def failing_callbacks(status: int) -> tuple[str, ...]:
     """What the browser logs when callbacks answer status: a test that provokes it expects these."""
     return (f"HTTP {status} on POST", f"status of {status}", "Callback error updating")
@@ -282,6 +295,23 @@ def hr_session(browser, live_server, tmp_path_factory) -> str:
 def hr_page(request, browser, live_server, hr_session):
     """A fresh page of a logged-in HR user."""
     yield from _page(request, browser, live_server, getattr(request, "param", 1400), hr_session)
+
+
+@pytest.fixture(scope="session")
+def analyst_session(browser, live_server, tmp_path_factory) -> str:
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, live_server, "analyst", PASSWORDS["analyst"])
+    path = tmp_path_factory.mktemp("browser") / "analyst.json"
+    context.storage_state(path=str(path))
+    context.close()
+    return str(path)
+
+
+@pytest.fixture
+def analyst_page(request, browser, live_server, analyst_session):
+    """A fresh page of a logged-in analyst (who may open the ML dashboards)."""
+    yield from _page(request, browser, live_server, getattr(request, "param", 1400), analyst_session)
 
 
 @pytest.fixture

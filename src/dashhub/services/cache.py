@@ -96,6 +96,19 @@ class QueryCache:
                 self._local[key] = value
         return value
 
+    def peek(self, key: str):
+        """The cached value for key, or None (nothing is computed)."""
+        with self._lock:
+            value = self._local.get(key)
+        return value if value is not None else self._shared_get(key)
+
+    def put(self, key: str, value) -> None:
+        """Store value under key (another process computed it: a background job)."""
+        self._shared_set(key, value)
+        if self._local.maxsize:
+            with self._lock:
+                self._local[key] = value
+
     def _shared_get(self, key: str):
         try:
             return self._cache.get(key)
