@@ -41,8 +41,8 @@ from dashhub.jobs import stop_on_sigterm
 from dashhub.layouts import ml_explorer as view
 from dashhub.layouts.common import as_json, view_state
 from dashhub.layouts.ml_explorer import DATASET_NAMES, IDS, MODEL_NAMES, SLIDER_OFF
-from dashhub.services.models import RegistryError, reference_sample
-from dashhub.services.training import TrainingStopped, split, trains_inline
+from dashhub.services.models import LoadedModel, RegistryError, reference_sample
+from dashhub.services.training import TrainingStopped, calibration, split, trains_inline
 from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -617,12 +617,13 @@ def register_registry(app: Dash, services: Services) -> None:
             try:
                 with stop_on_sigterm():
                     result, estimator = ml.fitted(config, deadline=time.monotonic() + timeout)
-                X_train, _X_test, _y_train, _y_test = split(config, ml.dataset(config.dataset))
+                data = ml.dataset(config.dataset)
+                X_train, _X_test, _y_train, _y_test = split(config, data)
                 reference = reference_sample(X_train, result.info.features, config.seed)
                 saved = registry.register(
                     name.strip(),
                     result,
-                    estimator,
+                    LoadedModel(estimator, calibration(config, data, estimator)),
                     reference,
                     session.user.username,
                     query_for(config),

@@ -10,6 +10,12 @@ Tests that do not depend on the database run on SQLite only:
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# Prometheus multiprocess files of this run's own (set before anything loads prometheus_client).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dashhub-test-metrics-")
+
 import re
 import shutil
 import uuid

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashhub import api, metrics
 from dashhub.auth import web as auth_web
 from dashhub.auth.callbacks import install_dispatch_guard, secure_callback
 from dashhub.auth.hardening import check_production, configure_server, install_headers
@@ -43,9 +44,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.build(server, settings)
     check_schema(services.engine)  # never changes it: `dashhub init` does
-    auth_web.install(
-        server, settings, services.users, services.audit, auth_web.make_limiter(server, settings)
-    )
+    limiter = auth_web.make_limiter(server, settings)
+    auth_web.install(server, settings, services.users, services.audit, limiter)
 
     app = Dash(
         "dashhub",
@@ -64,6 +64,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     _register_routes(server, services)
     install_dispatch_guard(server, services.access, services.prefix)
     install_download_route(server, services)
+    api.install(server, services, limiter)
+    metrics.install(
+        server, settings.metrics.allowed_networks, lambda header: _may_read_metrics(services, header)
+    )
     _register_router(app, services)
     for dashboard in DASHBOARDS:
         importlib.import_module(dashboard.callbacks_module).register(app, services)
@@ -173,6 +177,13 @@ def _register_routes(server: Flask, services: Services) -> None:
             if current_user.is_authenticated:
                 services.users.set_locale(int(current_user.id), code)
         return response
+
+
+def _may_read_metrics(services: Services, header: str) -> bool:
+    """Whether an Authorization header carries a live token with the metrics permission."""
+    scheme, _, secret = header.partition(" ")
+    token = services.tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
+    return token is not None and services.access.allows(token.role, "metrics")
 
 
 def _database_answers(services: Services) -> bool:

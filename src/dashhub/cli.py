@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -229,12 +230,109 @@ def users_list(config: Path | None) -> None:
 
 
 @main.command()
+@click.pass_obj
+def scheduler(config: Path | None) -> None:
+    """Run this host's periodic work (pruning the prediction log) until stopped.
+
+    gunicorn's master starts one per host (deploy/gunicorn.conf.py); run it yourself only when
+    serving otherwise."""
+    settings = _settings(config)
+    _engine(settings).dispose()  # the schema must be this release's
+    from dashhub.scheduler import run_until_terminated
+
+    run_until_terminated(settings)
+
+
+@main.group()
+def predictions() -> None:
+    """The prediction log: prune it now."""
+
+
+@predictions.command("prune")
+@click.pass_obj
+def predictions_prune(config: Path | None) -> None:
+    """Roll up and delete the predictions older than monitoring.retention_days."""
+    from dashhub.services.retention import prune
+
+    settings = _settings(config)
+    report = prune(_engine(settings), settings.monitoring.retention_days)
+    click.echo(
+        f"Rolled up and deleted {report.rolled_up:,} predictions; "
+        f"dropped {report.rollups_dropped:,} old rollups."
+    )
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: create (shown once), list, revoke."""
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for (shown in tokens list).")
+@click.pass_obj
+def tokens_create(config: Path | None, username: str, name: str) -> None:
+    """Make a token for USERNAME and print it once (only its hash is kept)."""
+    from dashhub.services.tokens import TokenError, TokenStore
+
+    settings = _settings(config)
+    engine = _engine(settings)
+    try:
+        token, secret = TokenStore(engine).create(username, name)
+    except TokenError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("token_create", username="cli", target=username, token=token.id, name=token.name)
+    click.echo(f"Token {token.id} ({token.name}) for {username} ({token.role}); shown once, keep it:")
+    click.echo(secret)
+
+
+@tokens.command("list")
+@click.argument("username", required=False)
+@click.pass_obj
+def tokens_list(config: Path | None, username: str | None) -> None:
+    """List tokens (of USERNAME): id, user, name, prefix, created, last used, revoked."""
+    from dashhub.services.tokens import TokenStore
+
+    settings = _settings(config)
+    for t in TokenStore(_engine(settings)).all(username):
+        used = t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "never"
+        state = f"revoked {t.revoked_at.isoformat(timespec='minutes')}" if t.revoked_at else "live"
+        click.echo(
+            f"{t.id}\t{t.username}\t{t.name}\t{t.prefix}…\t{t.created_at.isoformat(timespec='minutes')}\t{used}\t{state}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_obj
+def tokens_revoke(config: Path | None, token_id: int) -> None:
+    """Revoke token TOKEN_ID: it stops working on the next call, on every worker."""
+    from dashhub.services.tokens import TokenError, TokenStore
+
+    settings = _settings(config)
+    engine = _engine(settings)
+    try:
+        token = TokenStore(engine).revoke(token_id)
+    except TokenError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("token_revoke", username="cli", target=token.username, token=token.id)
+    click.echo(f"Token {token.id} ({token.name}) of {token.username} revoked.")
+
+
+@main.command()
 @click.option("--host", default=None, help="Default: server.host from the configuration.")
 @click.option("--port", type=int, default=None, help="Default: server.port from the configuration.")
 @click.pass_obj
 def serve(config: Path | None, host: str | None, port: int | None) -> None:
     """Run the development server (use gunicorn in production)."""
     settings = _settings(config)
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # before prometheus_client loads: a fresh count
+        metrics_dir = settings.data_dir / "metrics-serve"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     from dashhub.app import create_app
 
     try:

@@ -3,6 +3,7 @@ validated as a whole."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -77,8 +78,8 @@ class CacheConfig(_Section):
     socket_timeout: float = Field(0.5, gt=0, le=30)
 
 
-ROLES = ("viewer", "analyst", "hr", "admin")
-Role = Literal["viewer", "analyst", "hr", "admin"]
+ROLES = ("viewer", "analyst", "hr", "admin", "service")
+Role = Literal["viewer", "analyst", "hr", "admin", "service"]
 
 
 class AuthConfig(_Section):
@@ -86,7 +87,8 @@ class AuthConfig(_Section):
     max_failed_logins: int = Field(5, ge=1, le=100)
     lockout_minutes: float = Field(15, ge=0, le=24 * 60)
     min_password_length: int = Field(12, ge=8, le=128)
-    # dashboard key → roles that may open it; a dashboard not listed keeps its registry default
+    # dashboard key or permission (predict, metrics) → roles that have it; what is not listed
+    # keeps its default (the registry)
     permissions: dict[str, list[Role]] = Field(default_factory=dict)
 
 
@@ -106,6 +108,36 @@ class JobsConfig(_Section):
     queue: str = Field("dashhub", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     timeout_seconds: float = Field(600, gt=0, le=24 * 3600)
     keep_hours: float = Field(24, gt=0, le=24 * 30)
+
+
+class ApiConfig(_Section):
+    # Most instances one predict call may carry.
+    max_instances: int = Field(1000, ge=1, le=100_000)
+    # Largest request body the API reads, in KB (the server-wide limit is server.max_request_mb).
+    max_body_kb: int = Field(4096, ge=1, le=1024 * 1024)
+    # Calls per token, counted across every worker and host (Flask-Limiter notation).
+    rate_limit: str = "1200 per minute"
+    # The model /api/v1/predict serves; empty: the only model with a served version.
+    default_model: str = Field("", pattern=r"^$|^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class MetricsConfig(_Section):
+    # Addresses that may read /metrics without a token (Prometheus on the same host or network).
+    allowed_networks: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
+
+
+class MonitoringConfig(_Section):
+    # Logged predictions older than this are rolled up (per minute, hour and day) and deleted.
+    retention_days: float = Field(30, gt=0, le=3650)
+    # How often the host scheduler prunes them, in minutes.
+    prune_every_minutes: float = Field(60, gt=0, le=24 * 60)
 
 
 class MlConfig(_Section):
@@ -171,6 +203,9 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     jobs: JobsConfig = JobsConfig()
     ml: MlConfig = MlConfig()
+    api: ApiConfig = ApiConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     paths: PathsConfig = PathsConfig()
 
     @property

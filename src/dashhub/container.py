@@ -18,7 +18,9 @@ from dashhub.services.cache import QueryCache
 from dashhub.services.employees import EmployeesService
 from dashhub.services.export_files import ExportFiles
 from dashhub.services.models import ModelRegistry
+from dashhub.services.predictions import PredictionService
 from dashhub.services.sales import SalesService
+from dashhub.services.tokens import TokenStore
 from dashhub.services.training import MlService
 
 
@@ -34,6 +36,8 @@ class Services:
     employees: EmployeesService
     ml: MlService
     models: ModelRegistry
+    tokens: TokenStore
+    predictions: PredictionService
     signer: TicketSigner
     exports: ExportFiles
     jobs: LocalJobs | CeleryJobs
@@ -58,6 +62,7 @@ class Services:
             pool_size=settings.database.pool_size,
         )
         cache = QueryCache(server, settings)
+        registry = ModelRegistry(engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -68,7 +73,11 @@ class Services:
             sales=SalesService(engine, cache),
             employees=EmployeesService(engine, cache),
             ml=MlService(cache),
-            models=ModelRegistry(engine),
+            models=registry,
+            tokens=TokenStore(engine),
+            predictions=PredictionService(
+                engine, registry, settings.api.default_model, settings.api.max_instances
+            ),
             signer=TicketSigner(server.secret_key),
             exports=ExportFiles(
                 settings.jobs_dir / "exports", settings.jobs.keep_hours, settings.jobs.timeout_seconds

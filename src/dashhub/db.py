@@ -25,6 +25,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
@@ -162,6 +163,67 @@ model_artifacts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Every prediction the API made (one row per instance) and every request it refused (one row per
+# request, status "rejected"): the monitoring's raw data. Rows older than the retention are rolled
+# up into prediction_rollups and deleted.
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(64), nullable=False),
+    Column("model_version", Integer, nullable=True),  # None: refused before a version was chosen
+    Column("features", Text, nullable=True),  # JSON {feature: value}
+    Column("label", String(128), nullable=True),
+    Column("probabilities", Text, nullable=True),  # JSON {class: p}
+    Column("latency_ms", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # ok | rejected | error
+    Column("error", Text, nullable=True),
+    Column("token_id", Integer, nullable=True),
+    Index("ix_predictions_at", "at"),
+    Index("ix_predictions_model_at", "model_name", "at"),
+)
+
+# The true label of a prediction, sent later through the API (the monitoring's accuracy).
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("prediction_id", String(32), ForeignKey("predictions.id", ondelete="CASCADE"), primary_key=True),
+    Column("label", String(128), nullable=False),
+    Column("correct", Boolean, nullable=False),  # the label equals the one predicted
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# Predictions older than the retention, counted per minute, hour and day before they are deleted.
+prediction_rollups = Table(
+    "prediction_rollups",
+    metadata,
+    Column("granularity", String(8), primary_key=True),  # minute | hour | day
+    Column("period", DateTime(timezone=True), primary_key=True),
+    Column("model_name", String(64), primary_key=True),
+    Column("model_version", Integer, primary_key=True),  # 0: refused before a version was chosen
+    Column("status", String(16), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("latency_sum", Float, nullable=False),
+    Column("latency_max", Float, nullable=False),
+    Column("labelled", Integer, nullable=False),
+    Column("correct", Integer, nullable=False),
+)
+
+# API tokens: only their SHA-256 is kept (a token is shown once, when it is made).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
 # One row per data set; bumped in the transaction that changes the data, read into cache keys.
 data_versions = Table(
     "data_versions",
@@ -196,7 +258,9 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
 
 def postgres_connect_args() -> dict[str, object]:
     """What every PostgreSQL connection is opened with: the statement timeout, a connect timeout."""
-    return {"options": f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000}", "connect_timeout": 5}
+    # UTC sessions: timestamps are stored and cut into minutes, hours and days in UTC everywhere
+    options = f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000} -c timezone=UTC"
+    return {"options": options, "connect_timeout": 5}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -222,6 +286,12 @@ def read_version(engine: Engine, name: str) -> int:
     if has_request_context():
         g.data_versions = versions
     return versions.get(name, 0)
+
+
+def insert_or_ignore(conn: Connection, table: Table):
+    """INSERT that skips rows whose key already exists (SQLite and PostgreSQL): idempotent writes."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
 
 
 def bump_version(conn: Connection, name: str) -> None:

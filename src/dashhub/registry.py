@@ -53,9 +53,22 @@ DASHBOARDS: tuple[Dashboard, ...] = (
 )
 
 
+# What programs may do through the API (with a token), and who may by default. « service » is a
+# role for programs: it has no dashboard and cannot log in to the pages.
+API_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "predict": ("analyst", "admin", "service"),
+    "metrics": ("admin", "service"),
+}
+
+
 def allowed_roles(dashboard: Dashboard, permissions: dict[str, list[str]]) -> frozenset[str]:
     """The roles that may open dashboard: the configuration's list, else the registry's."""
     return frozenset(permissions.get(dashboard.key, dashboard.roles))
+
+
+def permitted_roles(permission: str, permissions: dict[str, list[str]]) -> frozenset[str]:
+    """The roles that have an API permission: the configuration's list, else the default."""
+    return frozenset(permissions.get(permission, API_PERMISSIONS[permission]))
 
 
 def by_key(key: str) -> Dashboard:

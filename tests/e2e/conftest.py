@@ -10,7 +10,7 @@ import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -125,6 +125,8 @@ def celery_worker() -> list[str]:
 class LiveStack:
     base: str  # nginx's address
     database_url: str  # for independent checks of what the pages show
+    env: dict = field(default_factory=dict)  # the servers' environment (for dashhub commands)
+    app_ports: tuple[int, ...] = ()  # each gunicorn instance, behind nginx
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +161,7 @@ def live_stack(tmp_path_factory) -> LiveStack:
             _wait_for(f"http://127.0.0.1:{app_port}/health")
         _wait_for(base + "/health")
         _wait_for(base + "/ready", seconds=60)  # the Celery worker answers too
-        yield LiveStack(base, database_url)
+        yield LiveStack(base, database_url, env, tuple(app_ports))
     finally:
         for process in [proxy, *apps, worker]:
             process.terminate()

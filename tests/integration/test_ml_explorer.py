@@ -26,7 +26,7 @@ from dashhub.domain.ml import SEED_SCREEN, config_from_query, query_for
 from dashhub.domain.query import parse_search
 from dashhub.i18n import fmt_number
 from dashhub.layouts.ml_explorer import IDS
-from dashhub.services.models import reference_sample
+from dashhub.services.models import LoadedModel, reference_sample
 from dashhub.services.training import bundled_dataset, evaluate, split
 from dashhub.shell import PAGE_CONTENT
 from tests.conftest import logged_in, session_of
@@ -250,7 +250,10 @@ def test_deploying_saves_a_version_that_loads_back_exactly_and_is_audited(demo_a
     X_train, X_test, y_train, _y_test = split(SEED_SCREEN, data)
     loaded = registry.load(saved)
     independent = SVC(random_state=42).fit(X_train, y_train)
-    assert (loaded.predict(X_test) == independent.predict(X_test)).all()
+    assert (loaded.model.predict(X_test) == independent.predict(X_test)).all()
+    # an SVM gives no probabilities itself: a sigmoid calibration on its test rows is saved with it
+    probabilities = loaded.probabilities(X_test)
+    assert probabilities.shape == (114, 2) and np.allclose(probabilities.sum(axis=1), 1)
     reference = registry.reference(saved)
     assert reference.rows == reference_sample(X_train, data.features, 42).rows and len(reference.rows) == 455
     engine = make_engine(settings.database_url)
@@ -314,7 +317,9 @@ def test_concurrent_deployments_of_one_name_get_distinct_versions(demo_app):
     def register() -> None:
         try:
             saved.append(
-                registry.register("iris-lr", result, estimator, reference, "test", query_for(config), True)
+                registry.register(
+                    "iris-lr", result, LoadedModel(estimator), reference, "test", query_for(config), True
+                )
             )
         except Exception as exc:
             errors.append(exc)

@@ -26,8 +26,10 @@ def test_every_key_of_config_yaml_is_commented():
     lines = (ROOT / "config.yaml").read_text().splitlines()
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#") or stripped.endswith(":"):
-            continue
+        if not stripped or stripped.startswith("#") or stripped.startswith("- "):
+            continue  # a list item belongs to the key above it
+        if stripped.endswith(":") and not line.startswith(" "):
+            continue  # a section
         assert lines[number - 1].strip().startswith("#"), f"config.yaml line {number + 1} has no comment"
 
 

@@ -41,10 +41,11 @@ from dashhub.domain.ml import (
 )
 from dashhub.domain.query import parse_search
 from dashhub.figures import ml as figures
-from dashhub.services.models import RegistryError, deserialise, serialise
+from dashhub.services.models import LoadedModel, RegistryError, deserialise, serialise
 from dashhub.services.training import (
     boundary,
     bundled_dataset,
+    calibration,
     distribution,
     evaluate,
     permutation,
@@ -408,15 +409,39 @@ def test_an_artifact_loads_back_only_with_its_hash_and_trusted_types():
     cfg = CASES[2]
     data = bundled_dataset(cfg.dataset)
     _result, estimator = evaluate(cfg, data)
-    content, sha256 = serialise(estimator)
+    content, sha256 = serialise(LoadedModel(estimator))
     loaded = deserialise(content, sha256)
-    assert (loaded.predict(data.X) == estimator.predict(data.X)).all()
+    assert (loaded.model.predict(data.X) == estimator.predict(data.X)).all()
+    assert loaded.calibration is None and loaded.probabilities(data.X).shape == (len(data.y), 3)
     altered = bytearray(content)
     altered[len(altered) // 2] ^= 0xFF
     with pytest.raises(RegistryError, match="hash"):
         deserialise(bytes(altered), sha256)
     # a pipeline whose first step would call os.system on the inputs: refused before loading
     sneaky = Pipeline([("run", FunctionTransformer(os.system)), ("model", estimator.named_steps["model"])])
-    hostile = sio.dumps(sneaky, compression=zipfile.ZIP_DEFLATED)
+    hostile = sio.dumps({"model": sneaky, "calibration": None}, compression=zipfile.ZIP_DEFLATED)
     with pytest.raises(RegistryError, match=r"posix\.system"):
         deserialise(hostile, hashlib.sha256(hostile).hexdigest())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?dataset=breast_cancer&model=svm&C=1&kernel=rbf&gamma=scale&scale=true&seed=42&cv=0",
+        "?dataset=breast_cancer&model=svm&C=10&kernel=linear&scale=false&seed=7&cv=0",
+        "?dataset=iris&model=svm&C=1&kernel=rbf&gamma=scale&seed=3&cv=0",
+        "?dataset=wine&model=random_forest&n_estimators=20&seed=3&cv=0",
+    ],
+)
+def test_served_predictions_are_scikit_learns_own_labels_and_calibrated_probabilities(query):
+    """The API's one-pass shortcut for a binary SVM gives exactly what the two library calls give."""
+    cfg = config(query)
+    data = bundled_dataset(cfg.dataset)
+    _result, estimator = evaluate(cfg, data)
+    model = LoadedModel(estimator, calibration(cfg, data, estimator))
+    labels, probabilities = model.predict(data.X)
+    assert (labels == estimator.predict(data.X)).all()
+    expected = (model.calibration or estimator).predict_proba(data.X)
+    np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-12)
+    one_row = model.predict(data.X[:1])
+    assert one_row[0].tolist() == labels[:1].tolist()

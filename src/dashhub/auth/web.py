@@ -16,11 +16,11 @@ from wtforms.validators import DataRequired, Length
 
 from dashhub import __version__
 from dashhub.auth.audit import AuditLog
-from dashhub.auth.users import User, UserStore
+from dashhub.auth.users import LoginResult, User, UserStore
 from dashhub.config import Settings
 from dashhub.i18n import LOCALES, current_locale, remember_locale
 from dashhub.i18n import gettext as _
-from dashhub.registry import DASHBOARDS, Dashboard, allowed_roles, by_key
+from dashhub.registry import DASHBOARDS, Dashboard, allowed_roles, by_key, permitted_roles
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ class Access:
             dashboard, self._permissions
         )
 
+    def allows(self, role: str, permission: str) -> bool:
+        """Whether a role has an API permission (predict, metrics)."""
+        return role in permitted_roles(permission, self._permissions)
+
     def visible(self, user) -> list[Dashboard]:
         return [d for d in DASHBOARDS if self.can_open(user, d)]
 
@@ -84,6 +88,10 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
         path = request.path.removeprefix(prefix) if prefix else request.path
         if path in PUBLIC_PATHS or path in PUBLIC_ASSETS or path in LOCALE_PATHS:
             return None
+        if request.endpoint is not None and (
+            request.endpoint.startswith("api.") or request.endpoint == "metrics"
+        ):
+            return None  # programs: tokens (or allowed networks), checked by those routes themselves
         if current_user.is_authenticated:
             return None
         if (
@@ -122,6 +130,8 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
         if not form.validate_on_submit():
             return page(form, _("Please fill in your user name and password."), status=400)
         result = store.authenticate(form.username.data, form.password.data)
+        if result.user is not None and result.user.role == "service":
+            result = LoginResult(None)  # a program's account: API tokens only, never the pages
         if result.user is None:
             audit.record("login_failed", username=form.username.data, locked=result.locked_until is not None)
             if result.locked_until is not None:
@@ -181,8 +191,16 @@ def _safe_next(target: str | None, prefix: str) -> str:
 
 
 def make_limiter(server: Flask, settings: Settings) -> Limiter:
-    """Flask-Limiter, storing counts in Redis when the cache is Redis (shared by every worker)."""
-    storage = settings.cache.redis_url if settings.cache.type == "redis" else "memory://"
+    """Flask-Limiter, counting for every worker at once: in Redis when the cache is Redis (every
+    host), else in a diskcache folder beside the data (every worker of the host)."""
+    import dashhub.limiter_storage  # noqa: F401  (registers the dashhub-diskcache:// scheme)
+
+    if settings.cache.type == "redis":
+        storage = settings.cache.redis_url
+    else:
+        folder = settings.data_dir / "limits"
+        folder.mkdir(parents=True, exist_ok=True)
+        storage = f"dashhub-diskcache://{folder}"
     return Limiter(
         get_remote_address,
         app=server,

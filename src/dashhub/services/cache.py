@@ -14,6 +14,7 @@ from flask import Flask
 from flask_caching import Cache
 
 from dashhub.config import Settings
+from dashhub.metrics import CACHE
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,11 +87,15 @@ class QueryCache:
         with self._lock:
             value = self._local.get(key)
         if value is not None:
+            CACHE.labels("hit").inc()
             return value
         value = self._shared_get(key)
         if value is None:
+            CACHE.labels("miss").inc()
             value = compute()
             self._shared_set(key, value)
+        else:
+            CACHE.labels("hit").inc()
         if self._local.maxsize:
             with self._lock:
                 self._local[key] = value

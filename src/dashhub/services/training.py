@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn import __version__ as SKLEARN_VERSION
 from sklearn.base import ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import auc, classification_report, confusion_matrix, roc_curve
@@ -364,6 +366,15 @@ def boundary(config: ExplorerConfig, data: Dataset, axes: tuple[str, str] | None
         },
         accuracy=float(np.mean(model.predict(P_test) == y_test)),
     )
+
+
+def calibration(config: ExplorerConfig, data: Dataset, estimator: Pipeline):
+    """For a model that gives no probabilities itself (SVM): a sigmoid calibration of the fitted
+    pipeline on the test rows (its labels stay the model's own). None when it has probabilities."""
+    if hasattr(estimator, "predict_proba"):
+        return None
+    _X_train, X_test, _y_train, y_test = split(config, data)
+    return CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid").fit(X_test, y_test)
 
 
 def _points(P: np.ndarray, y: np.ndarray, seed: int) -> tuple[list[float], list[float], list[int]]:
