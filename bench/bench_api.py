@@ -25,6 +25,7 @@ from dashhub.services.models import ModelRegistry
 from dashhub.services.tokens import TokenStore
 from tests.conftest import PASSWORDS, TEST_SECRET
 from tests.e2e.conftest import _free_port, _gunicorn, _start, _wait_for, add_user, init_demo
+from tests.support import services
 from tests.support.api import deploy, instances
 
 # The seed's model (« Écran du cours »): SVM on Breast Cancer, served as « cancer ».
@@ -67,7 +68,12 @@ def main() -> None:
     parser.add_argument(
         "--rates", default="10,19", help="calls per second per client, one paced run for each"
     )
+    parser.add_argument("--stack", choices=["embedded", "postgres"], default="embedded")
     args = parser.parse_args()
+    extra_env, drop = {}, None
+    if args.stack == "postgres":  # a database of the run's own, dropped at the end
+        database_url, drop = services.create_database(services.postgres_admin_url())
+        extra_env = {"DASHHUB_DATABASE__URL": database_url}
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -77,6 +83,7 @@ def main() -> None:
             "DASHHUB_AUTH__LOGIN_RATE_LIMIT": "10000 per minute",
             "DASHHUB_API__RATE_LIMIT": "1000000 per minute",
             "GUNICORN_ACCESS_LOG": os.devnull,
+            **extra_env,
         }
         init_demo(env)
         add_user(env, "analyst")
@@ -135,10 +142,13 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=20)
+            if drop is not None:
+                drop()
     answered = sum(s.requests - s.failures for name, s in results.items() if name.startswith("predict"))
     print(
         header(
-            f"Prediction API: {args.users} locust clients, {args.seconds} s per run, one gunicorn instance"
+            f"Prediction API: {args.users} locust clients, {args.seconds} s per run, one gunicorn "
+            f"instance, {'PostgreSQL' if args.stack == 'postgres' else 'SQLite'}"
         )
     )
     print("| run | calls | failed | requests/s | p50 | p95 | p99 |")
