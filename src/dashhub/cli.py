@@ -1,4 +1,4 @@
-"""Command line: dashhub init | serve | load | check-config."""
+"""Command line: dashhub init | serve | load | check-config | tokens | monitoring | simulate-traffic | …"""
 
 from __future__ import annotations
 
@@ -107,7 +107,29 @@ def init(config: Path | None, demo: bool) -> None:
             f"Demo data loaded: {len(sales_rows):,} sales rows, {len(employee_rows):,} employees "
             f"({time.perf_counter() - started:.1f} s)."
         )
+        _demo_monitoring(settings, engine)
     engine.dispose()
+
+
+def _demo_monitoring(settings: Settings, engine) -> None:
+    """Deploy the demo model (once) and give it 30 days of traffic (once), then its alerts."""
+    from dashhub.services.models import ModelRegistry
+    from dashhub.services.monitoring_jobs import refresh_and_evaluate
+    from dashhub.services.traffic import DEMO_MODEL, DEMO_QUERY, demo_history, deploy
+
+    started = time.perf_counter()
+    registry = ModelRegistry(engine)
+    if registry.versions(DEMO_MODEL):
+        click.echo(f"Demo model {DEMO_MODEL!r} already deployed: its traffic is left as it is.")
+        return
+    model = deploy(registry, DEMO_MODEL, DEMO_QUERY, "init")
+    report = demo_history(engine, model, registry.load(model))
+    refresh_and_evaluate(engine, settings, lookback_days=31)
+    click.echo(
+        f"Demo model {DEMO_MODEL!r} v{model.version} deployed with 30 days of traffic: "
+        f"{report.predictions:,} predictions, {report.refused:,} refused calls, "
+        f"{report.feedback:,} feedback labels ({time.perf_counter() - started:.1f} s)."
+    )
 
 
 def _ensure_admin(settings: Settings, engine) -> None:
@@ -232,7 +254,8 @@ def users_list(config: Path | None) -> None:
 @main.command()
 @click.pass_obj
 def scheduler(config: Path | None) -> None:
-    """Run this host's periodic work (pruning the prediction log) until stopped.
+    """Run this host's periodic work (monitoring rollups and alerts, resource samples, pruning
+    the prediction log) until stopped.
 
     gunicorn's master starts one per host (deploy/gunicorn.conf.py); run it yourself only when
     serving otherwise."""
@@ -260,6 +283,58 @@ def predictions_prune(config: Path | None) -> None:
         f"Rolled up and deleted {report.rolled_up:,} predictions; "
         f"dropped {report.rollups_dropped:,} old rollups."
     )
+
+
+@main.group()
+def monitoring() -> None:
+    """The monitoring's rollups and alerts: bring them up to date now."""
+
+
+@monitoring.command("refresh")
+@click.pass_obj
+def monitoring_refresh(config: Path | None) -> None:
+    """Count the new predictions and feedback into the rollups, then evaluate the alert rules."""
+    from dashhub.services.monitoring_jobs import refresh_and_evaluate
+
+    settings = _settings(config)
+    events = refresh_and_evaluate(_engine(settings), settings)
+    click.echo(f"Rollups and alerts up to date ({len(events)} alerts fired or cleared).")
+
+
+@main.command("simulate-traffic")
+@click.option("--url", default="http://127.0.0.1:8050", show_default=True, help="The app's address.")
+@click.option("--token", envvar="DASHHUB_TOKEN", required=True, help="An API token (or $DASHHUB_TOKEN).")
+@click.option("--model", default="cancer", show_default=True, help="The model to call.")
+@click.option("--rate", type=float, default=5, show_default=True, help="Calls per second (at most 500).")
+@click.option("--duration", type=float, default=60, show_default=True, help="Seconds (at most 3600).")
+@click.option(
+    "--drift", type=float, default=0.0, help="Enlarge the size features by this share (0.2: +20 %)."
+)
+@click.option("--error-rate", type=float, default=0.0, help="Share of calls sent with a missing feature.")
+@click.option(
+    "--feedback-share", type=float, default=0.3, show_default=True, help="Share answered with labels."
+)
+@click.option("--seed", type=int, default=0, help="Random seed of the rows sent.")
+@click.option("--allow-remote", is_flag=True, help="Allow a target that is not this machine.")
+def simulate_traffic(
+    url, token, model, rate, duration, drift, error_rate, feedback_share, seed, allow_remote
+):
+    """Send real prediction calls (and feedback) to a running dashhub, bounded in count and time."""
+    from dashhub.services.traffic import SimulationError, check_target, simulate
+
+    try:
+        base = check_target(url, allow_remote)
+        click.echo(f"Sending {int(rate * duration):,} calls to {base} over {duration:g} s…")
+        report = simulate(base, token, model, rate, duration, drift, error_rate, feedback_share, seed)
+    except SimulationError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(
+        f"Sent {report.sent:,} calls in {report.seconds:.1f} s: {report.answered:,} answered, "
+        f"{report.refused:,} refused, {report.failed:,} failed; {report.feedback:,} feedback labels."
+    )
+    if report.failed:
+        sys.exit(1)
 
 
 @main.group()
@@ -340,6 +415,19 @@ def serve(config: Path | None, host: str | None, port: int | None) -> None:
     except (ConfigError, SchemaError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    # The host's periodic work (monitoring rollups, alerts, resource samples, pruning) in a
+    # thread of this process, as gunicorn's master runs it beside its workers.
+    if os.environ.get("DASHHUB_SCHEDULER", "on") != "off":
+        import threading
+
+        from dashhub.scheduler import run as run_scheduler
+
+        threading.Thread(
+            target=run_scheduler,
+            args=(settings, threading.Event()),
+            kwargs={"root_pid": os.getpid()},
+            daemon=True,
+        ).start()
     # Dash's dev tools are already on when server.debug is (create_app); Flask's own debugger,
     # an interactive console in the browser, never is.
     app.server.run(host=host or settings.server.host, port=port or settings.server.port, threaded=True)

@@ -133,11 +133,56 @@ class MetricsConfig(_Section):
         return value
 
 
+class ThresholdsConfig(_Section):
+    """The seed's alert thresholds."""
+
+    accuracy: float = Field(0.90, gt=0, le=1)
+    latency_ms: float = Field(100, gt=0, le=600_000)
+    error_rate: float = Field(0.10, gt=0, le=1)
+    memory_gb: float = Field(4, gt=0, le=100_000)
+    cpu_percent: float = Field(80, gt=0, le=100)
+
+
+class DriftConfig(_Section):
+    # False-discovery rate of the per-feature tests (Benjamini–Hochberg).
+    alpha: float = Field(0.05, gt=0, lt=1)
+    # Fewer predictions than this in a window: no test.
+    min_samples: int = Field(100, ge=10, le=1_000_000)
+    # The most recent predictions of a window that are tested against the reference.
+    sample_size: int = Field(2000, ge=10, le=1_000_000)
+    # Share of drifted features from which the whole dataset has drifted.
+    dataset_share: float = Field(0.3, gt=0, le=1)
+    # The window of the drift alert, in minutes.
+    alert_window_minutes: float = Field(240, gt=0, le=30 * 24 * 60)
+
+
 class MonitoringConfig(_Section):
-    # Logged predictions older than this are rolled up (per minute, hour and day) and deleted.
+    # Logged predictions older than this are deleted (their rollups stay).
     retention_days: float = Field(30, gt=0, le=3650)
     # How often the host scheduler prunes them, in minutes.
     prune_every_minutes: float = Field(60, gt=0, le=24 * 60)
+    # How often the host scheduler brings the rollups and the alerts up to date, in seconds.
+    refresh_every_seconds: float = Field(15, gt=0, le=3600)
+    # How often it samples CPU and memory, in seconds; samples are kept resource_keep_days.
+    resources_every_seconds: float = Field(15, gt=0, le=3600)
+    resource_keep_days: float = Field(30, gt=0, le=3650)
+    # The page's automatic refresh, in seconds (0: none).
+    page_refresh_seconds: int = Field(30, ge=0, le=3600)
+    # The page's default period: 24h, 7d or 30d.
+    default_period: Literal["24h", "7d", "30d"] = "24h"
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    # An alert fires when its indicator, computed over the last alert_window_minutes, stays past
+    # its threshold for alert_hold_minutes; it clears once back inside by alert_hysteresis (a
+    # share of the threshold) for as long.
+    alert_window_minutes: float = Field(60, gt=0, le=24 * 60)
+    alert_hold_minutes: float = Field(5, ge=0, le=24 * 60)
+    alert_hysteresis: float = Field(0.05, ge=0, lt=1)
+    # Calls a window needs before its latency and error rate are judged.
+    min_calls: int = Field(30, ge=1, le=1_000_000)
+    # The accuracy's window (labels are fewer than calls), and the labels it needs to be judged.
+    accuracy_window_minutes: float = Field(1440, gt=0, le=30 * 24 * 60)
+    min_labelled: int = Field(100, ge=1, le=1_000_000)
+    drift: DriftConfig = DriftConfig()
 
 
 class MlConfig(_Section):

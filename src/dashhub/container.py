@@ -18,6 +18,7 @@ from dashhub.services.cache import QueryCache
 from dashhub.services.employees import EmployeesService
 from dashhub.services.export_files import ExportFiles
 from dashhub.services.models import ModelRegistry
+from dashhub.services.monitoring import MonitoringService
 from dashhub.services.predictions import PredictionService
 from dashhub.services.sales import SalesService
 from dashhub.services.tokens import TokenStore
@@ -38,6 +39,7 @@ class Services:
     models: ModelRegistry
     tokens: TokenStore
     predictions: PredictionService
+    monitoring: MonitoringService
     signer: TicketSigner
     exports: ExportFiles
     jobs: LocalJobs | CeleryJobs
@@ -78,6 +80,7 @@ class Services:
             predictions=PredictionService(
                 engine, registry, settings.api.default_model, settings.api.max_instances
             ),
+            monitoring=MonitoringService(engine, registry, settings.monitoring, cache),
             signer=TicketSigner(server.secret_key),
             exports=ExportFiles(
                 settings.jobs_dir / "exports", settings.jobs.keep_hours, settings.jobs.timeout_seconds

@@ -192,9 +192,11 @@ feedback = Table(
     Column("label", String(128), nullable=False),
     Column("correct", Boolean, nullable=False),  # the label equals the one predicted
     Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_feedback_at", "at"),
 )
 
-# Predictions older than the retention, counted per minute, hour and day before they are deleted.
+# The prediction log counted per minute, hour and day, kept up to date as predictions and feedback
+# arrive (services.rollups) and kept after the raw rows are pruned: what the monitoring reads.
 prediction_rollups = Table(
     "prediction_rollups",
     metadata,
@@ -208,6 +210,72 @@ prediction_rollups = Table(
     Column("latency_max", Float, nullable=False),
     Column("labelled", Integer, nullable=False),
     Column("correct", Integer, nullable=False),
+    # JSON {bucket: count} of the latencies on a log scale (domain.monitoring.latency_bucket)
+    Column("latency_hist", Text, nullable=False, server_default="{}"),
+)
+
+# Per period and feature, the count, sum and sum of squares of the values the model received
+# (answered predictions only): the drift charts' means and standard deviations.
+feature_rollups = Table(
+    "feature_rollups",
+    metadata,
+    Column("granularity", String(8), primary_key=True),
+    Column("period", DateTime(timezone=True), primary_key=True),
+    Column("model_name", String(64), primary_key=True),
+    Column("model_version", Integer, primary_key=True),
+    Column("feature", String(128), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("sumsq", Float, nullable=False),
+)
+
+# How far the rollups and the alert rules have got (one row per mark).
+monitoring_marks = Table(
+    "monitoring_marks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# CPU and memory of each server's processes and of its host, sampled by the host scheduler.
+resource_samples = Table(
+    "resource_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("host", String(128), nullable=False),
+    Column("process_cpu", Float, nullable=False),  # % of the host's CPU capacity
+    Column("process_memory", Float, nullable=False),  # bytes resident, the server's processes
+    Column("host_cpu", Float, nullable=False),  # %
+    Column("host_memory", Float, nullable=False),  # bytes in use
+    Column("host_memory_total", Float, nullable=False),
+    Index("ix_resource_samples_at", "at"),
+)
+
+# The monitoring's alerts: each rule's state, and every alert fired (cleared_at set when it ended).
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("model_name", String(64), primary_key=True),
+    Column("indicator", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=True),
+    Column("recovering_since", DateTime(timezone=True), nullable=True),
+    Column("value", Float, nullable=True),
+    Column("evaluated_until", DateTime(timezone=True), nullable=False),
+)
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(64), nullable=False),
+    Column("indicator", String(32), nullable=False),
+    Column("fired_at", DateTime(timezone=True), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("cleared_at", DateTime(timezone=True), nullable=True),
+    Column("cleared_value", Float, nullable=True),
+    Index("ix_alerts_model_fired", "model_name", "fired_at"),
 )
 
 # API tokens: only their SHA-256 is kept (a token is shown once, when it is made).

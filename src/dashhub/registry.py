@@ -50,6 +50,14 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         icon="cpu",
         roles=("analyst", "admin"),
     ),
+    Dashboard(
+        key="ml_monitoring",
+        path="/ml/monitoring",
+        title=N_("ML monitoring"),
+        description=N_("The served model in production: accuracy, latency, volume, errors, drift, alerts."),
+        icon="activity",
+        roles=("analyst", "admin"),
+    ),
 )
 
 

@@ -1,8 +1,9 @@
 """The host scheduler: periodic work that must run once per host, not once per worker.
 
 gunicorn's master starts it (deploy/gunicorn.conf.py, `dashhub scheduler`) and stops it on exit.
-Today it prunes the prediction log (services.retention); every task runs in its own transaction
-and tolerates the database being down (it tries again at the next tick).
+It brings the monitoring's rollups and alerts up to date, samples the server's CPU and memory,
+and prunes the prediction log; every task runs in its own transaction and tolerates the database
+being down (it tries again at the next tick).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashhub.config import Settings
 from dashhub.db import make_engine
+from dashhub.services.monitoring_jobs import monitoring_tasks
 from dashhub.services.retention import prune
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ class Task:
     due: float = field(default=0.0)
 
 
-def tasks(settings: Settings) -> list[Task]:
+def tasks(settings: Settings, root_pid: int | None = None) -> list[Task]:
     engine = make_engine(settings.database_url)
     retention = settings.monitoring.retention_days
 
@@ -43,12 +45,18 @@ def tasks(settings: Settings) -> list[Task]:
             )
         return report
 
-    return [Task("prune-predictions", settings.monitoring.prune_every_minutes * 60, prune_predictions)]
+    return [
+        *(Task(name, every, job) for name, every, job in monitoring_tasks(settings, engine, root_pid)),
+        Task("prune-predictions", settings.monitoring.prune_every_minutes * 60, prune_predictions),
+    ]
 
 
-def run(settings: Settings, stop: threading.Event, tick_seconds: float = 1.0) -> None:
-    """Run every task when it is due until stop is set (SIGTERM sets it)."""
-    schedule = tasks(settings)
+def run(
+    settings: Settings, stop: threading.Event, tick_seconds: float = 1.0, root_pid: int | None = None
+) -> None:
+    """Run every task when it is due until stop is set (SIGTERM sets it). root_pid: the server
+    whose processes the resource samples measure (default: this process's parent)."""
+    schedule = tasks(settings, root_pid)
     while not stop.is_set():
         now = time.monotonic()
         for task in schedule:

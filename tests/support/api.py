@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dashhub.domain.ml import ExplorerConfig, config_from_query, query_for
+from dashhub.domain.ml import ExplorerConfig, config_from_query
 from dashhub.domain.query import parse_search
-from dashhub.services.models import LoadedModel, reference_sample
-from dashhub.services.training import bundled_dataset, calibration, evaluate, split
+from dashhub.services.traffic import deploy as deploy_configuration
+from dashhub.services.training import bundled_dataset
 
 CANCER = "?dataset=breast_cancer&model=svm&C=1&kernel=rbf&gamma=scale&test_size=20&scale=true&seed=42&cv=0"
 IRIS = "?dataset=iris&model=random_forest&n_estimators=20&test_size=30&seed=3&cv=0"
@@ -17,12 +17,7 @@ def config(query: str) -> ExplorerConfig:
 
 def deploy(services, name: str, query: str, activate: bool = True, user: str = "analyst"):
     """Train query's configuration and register it as the next version of name."""
-    cfg = config(query)
-    data = bundled_dataset(cfg.dataset)
-    result, estimator = evaluate(cfg, data)
-    reference = reference_sample(split(cfg, data)[0], data.features, cfg.seed)
-    model = LoadedModel(estimator, calibration(cfg, data, estimator))
-    return services.models.register(name, result, model, reference, user, query_for(cfg), activate)
+    return deploy_configuration(services.models, name, query, user, activate)
 
 
 def instances(dataset: str, rows: slice = slice(0, 3)) -> list[dict[str, float]]:

@@ -62,6 +62,43 @@ class FeedbackReport:
     invalid: list[dict]
 
 
+def predictions_of(model: ModelVersion, indices, probabilities) -> list[Prediction]:
+    """The answers for a model's class indices and probabilities, each with a new id."""
+    return [
+        Prediction(
+            uuid.uuid4().hex,
+            model.classes[int(index)],
+            {cls: round(float(p), 6) for cls, p in zip(model.classes, probs, strict=True)},
+        )
+        for index, probs in zip(indices, probabilities, strict=True)
+    ]
+
+
+def log_row(
+    model: ModelVersion,
+    features: list[str],
+    row: list[float],
+    prediction: Prediction,
+    at: dt.datetime,
+    latency_ms: float,
+    token_id: int | None,
+) -> dict:
+    """The prediction log's row of one answered instance."""
+    return {
+        "id": prediction.id,
+        "at": at,
+        "model_name": model.name,
+        "model_version": model.version,
+        "features": json.dumps(dict(zip(features, row, strict=True))),
+        "label": prediction.label,
+        "probabilities": json.dumps(prediction.probabilities),
+        "latency_ms": latency_ms,
+        "status": "ok",
+        "error": None,
+        "token_id": token_id,
+    }
+
+
 class ServedModels:
     """The loaded model of each name's active version, in this process."""
 
@@ -125,28 +162,9 @@ class PredictionService:
         indices, probabilities = loaded.predict(X)
         latency_ms = (time.perf_counter() - started) * 1000
         now = dt.datetime.now(dt.UTC)
-        made = [
-            Prediction(
-                uuid.uuid4().hex,
-                model.classes[int(index)],
-                {cls: round(float(p), 6) for cls, p in zip(model.classes, probs, strict=True)},
-            )
-            for index, probs in zip(indices, probabilities, strict=True)
-        ]
+        made = predictions_of(model, indices, probabilities)
         log = [
-            {
-                "id": p.id,
-                "at": now,
-                "model_name": model.name,
-                "model_version": model.version,
-                "features": json.dumps(dict(zip(features, row, strict=True))),
-                "label": p.label,
-                "probabilities": json.dumps(p.probabilities),
-                "latency_ms": latency_ms,
-                "status": "ok",
-                "error": None,
-                "token_id": token_id,
-            }
+            log_row(model, features, row, p, now, latency_ms, token_id)
             for p, row in zip(made, rows, strict=True)
         ]
         with self._engine.begin() as conn:
