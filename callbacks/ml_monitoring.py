@@ -422,7 +422,7 @@ def _graph(figure: dict, filename: str) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             dcc.Graph(
-                figure=figure, config=graph_config(filename, current_locale()), style={"height": "280px"}
+                figure=figure, config=graph_config(filename, current_locale()), style={"height": "360px"}
             ),
             className="p-2",
         ),

@@ -101,18 +101,18 @@ def layout(view: MonitoringView, models: list[dict[str, str]], refresh_seconds: 
             html.H2(_("Performance trends"), className="h5 mt-3"),
             dbc.Row(
                 [
-                    dbc.Col(chart_card_plain(IDS.ACCURACY, "monitoring-precision", 320), lg=6),
-                    dbc.Col(chart_card_plain(IDS.LATENCY, "monitoring-latence", 320), lg=6),
-                    dbc.Col(chart_card_plain(IDS.VOLUME, "monitoring-volume", 320), lg=6),
-                    dbc.Col(chart_card_plain(IDS.ERRORS, "monitoring-erreurs", 320), lg=6),
+                    dbc.Col(chart_card_plain(IDS.ACCURACY, "monitoring-precision", 360), lg=6),
+                    dbc.Col(chart_card_plain(IDS.LATENCY, "monitoring-latence", 360), lg=6),
+                    dbc.Col(chart_card_plain(IDS.VOLUME, "monitoring-volume", 360), lg=6),
+                    dbc.Col(chart_card_plain(IDS.ERRORS, "monitoring-erreurs", 360), lg=6),
                 ],
                 className="g-3",
             ),
             html.H2(_("System resources"), className="h5 mt-3"),
             dbc.Row(
                 [
-                    dbc.Col(chart_card_plain(IDS.MEMORY, "monitoring-memoire", 300), lg=6),
-                    dbc.Col(chart_card_plain(IDS.CPU, "monitoring-cpu", 300), lg=6),
+                    dbc.Col(chart_card_plain(IDS.MEMORY, "monitoring-memoire", 360), lg=6),
+                    dbc.Col(chart_card_plain(IDS.CPU, "monitoring-cpu", 360), lg=6),
                 ],
                 className="g-3",
             ),

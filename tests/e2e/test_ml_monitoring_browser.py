@@ -22,6 +22,10 @@ from tests.e2e.conftest import horizontal_overflow, live_query, watched_page
 from tests.e2e.test_api_deployment import token_for
 from tests.support.api import IRIS
 
+SPILLED_CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(p => p.querySelector('.main-svg').getBoundingClientRect().height
+               > p.parentElement.getBoundingClientRect().height + 1)
+  .map(p => (p.closest('[id]') || {}).id)"""
 FIGURE_DATA = "id => document.querySelector('#' + id + ' .js-plotly-plot').data"
 
 
@@ -156,3 +160,6 @@ def test_the_monitoring_page_fits_a_phone(browser, live_server, analyst_session)
         opened(page)
         overflow, culprits = horizontal_overflow(page)
         assert overflow <= 0, culprits
+        expect(page.locator(".drift-pair .js-plotly-plot").first).to_be_attached()
+        spilled = page.evaluate(SPILLED_CHARTS)
+        assert spilled == [], "charts taller than their cards (legend and axes cut off)"

@@ -213,7 +213,8 @@ def _resource_figure(
             traces.append(
                 {
                     "type": "scatter",
-                    "mode": "lines",
+                    "mode": "lines+markers",
+                    "marker": {"size": 3},
                     "name": f"{name} · {host}" if len(hosts) > 1 else name,
                     "x": [_x(p.at) for p in points],
                     "y": [round(getter(p), 3) for p in points],
