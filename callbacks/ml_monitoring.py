@@ -31,6 +31,7 @@ from dashhub.i18n import gettext as _
 from dashhub.layouts import ml_monitoring as view
 from dashhub.layouts.common import as_json, graph_config, view_state, view_state_id
 from dashhub.layouts.ml_monitoring import DASHBOARD, IDS
+from dashhub.services.cache import QueryCache
 from dashhub.services.monitoring import Overview
 from dashhub.validation import BadInput, choices, iso_date
 
@@ -132,9 +133,10 @@ def readings(data: Overview, settings, locale: str) -> list[Reading]:
             None if accuracy is None else accuracy < th.accuracy,
             _("The model stays above the critical accuracy threshold."),
             _("Accuracy below the threshold: check the recent data, retrain or roll back."),
-            _("Not enough feedback labels in this period to judge ({n} of {min}).").format(
-                n=t.labelled, min=settings.min_labelled
-            ),
+            _(
+                "Not enough feedback labels in this period to judge ({n} of {min}): send the true "
+                "labels to POST /api/v1/feedback."
+            ).format(n=t.labelled, min=settings.min_labelled),
         ),
         (
             "latency",
@@ -238,8 +240,23 @@ WORDS = (N_("served"), N_("Watching"), N_("test accuracy at deployment"))
 ALERT_COLUMNS = (N_("Indicator"), N_("Fired"), N_("Value"), N_("Threshold"), N_("Cleared"))
 
 
-def alert_bar(found: list[Reading]) -> dict:
+def alert_bar(found: list[Reading], calls: int) -> dict:
     faults = [r for r in found if r.status in ("warn", "alert")]
+    if not faults and not calls:
+        return as_json(
+            dbc.Alert(
+                [
+                    html.I(className="bi bi-info-circle-fill me-2"),
+                    _(
+                        "No prediction in this period yet: call the prediction API (/api/v1), or send "
+                        "test traffic with dashhub simulate-traffic."
+                    ),
+                ],
+                color="secondary",
+                className="mb-0",
+                id="mon-alert-bar",
+            )
+        )
     if not faults:
         return as_json(
             dbc.Alert(
@@ -543,20 +560,33 @@ def register(app: Dash, services: Services) -> None:
         current = view_from_inputs(model, period, start, end, features, models)
         chosen = choices(list(current.features), _features_of(models, current.model), "features")
         locale = current_locale()
-        settings = monitoring.settings
         now = dt.datetime.now(dt.UTC)
         refreshed = monitoring.ensure_fresh(now, force=ctx.triggered_id == IDS.REFRESH)
         version = next(m for m in models if model_key(m.name, m.version) == current.model)
         window = current.window(now)
-        data = monitoring.overview(version, window)
+        search = query_for(MonitoringView(current.model, current.period, current.start, current.end, chosen))
+        # the drawn page of a view is the same until the next refresh: computed once, then shared
+        key = QueryCache.key(
+            "monitoring", 0, "page", (version.id, window.start, window.end, str(refreshed), locale, chosen)
+        )
+        drawn = services.cache.get_or_compute(
+            key, lambda: draw(monitoring.overview(version, window, refreshed), chosen, locale)
+        )
+        return (
+            *drawn,
+            _("Updated at {time} UTC").format(time=refreshed.strftime("%H:%M:%S")),
+            view_state(search, ctx.triggered_id),
+        )
+
+    def draw(data: Overview, chosen: tuple[str, ...], locale: str) -> tuple:
+        """Every output of the page but the refresh time and the address."""
+        settings = monitoring.settings
         found = readings(data, settings, locale)
         th = settings.thresholds
-        feature_options = [{"label": f.feature, "value": f.feature} for f in data.drift.features]
-        search = query_for(MonitoringView(current.model, current.period, current.start, current.end, chosen))
-        rates = coarser(data.points, max(window.step, RATE_STEP))
+        rates = coarser(data.points, max(data.window.step, RATE_STEP))
         return (
-            alert_bar(found),
-            watched_text(version, window, locale),
+            alert_bar(found, data.totals.count),
+            watched_text(data.model, data.window, locale),
             *kpi_cards(data, found, settings, locale),
             figures.accuracy_figure(rates, th.accuracy, CHART_MIN_LABELS, locale),
             figures.latency_figure(data.points, th.latency_ms, locale),
@@ -564,14 +594,12 @@ def register(app: Dash, services: Services) -> None:
             figures.error_rate_figure(rates, th.error_rate, locale),
             figures.memory_figure(data.resources, th.memory_gb, locale),
             figures.cpu_figure(data.resources, th.cpu_percent, locale),
-            feature_options,
+            [{"label": f.feature, "value": f.feature} for f in data.drift.features],
             drift_verdict(data, settings, locale),
             drift_charts(data, chosen, locale),
             drift_table(data, locale),
             summary_table(found),
             alerts_table(data, locale),
-            _("Updated at {time} UTC").format(time=refreshed.strftime("%H:%M:%S")),
-            view_state(search, ctx.triggered_id),
         )
 
 

@@ -249,6 +249,11 @@ def test_an_alert_fires_after_its_hold_and_clears_after_the_hysteresis(demo_app,
     assert fired == [("latency", t0 + dt.timedelta(minutes=16), None)]
     state = MonitoringService(engine, services.models, settings).states(model.name)["latency"]
     assert state.state == "firing"
+    client = demo_app.server.test_client()
+    login(client, "analyst", PASSWORDS["analyst"])
+    key = model_key(model.name, model.version)
+    bar = outputs(post_monitoring(client, key, "24h", refresh=1))["mon-alert"]["props"]
+    assert bar["color"] == "danger" and "Latenc" in str(bar["children"]), "red, naming the latency"
     check(26)  # 97 ms (minutes 20-21) is not 5 % under the threshold: recovery starts at minute 22
     assert _alerts(engine)[0][2] is None
     check(40)
@@ -256,6 +261,8 @@ def test_an_alert_fires_after_its_hold_and_clears_after_the_hysteresis(demo_app,
     assert len(cleared) == 1, "the 3-minute burst (30-32) fired nothing"
     assert cleared[0][2] == t0 + dt.timedelta(minutes=28)  # recovered from the end of minute 22, for 5
     assert MonitoringService(engine, services.models, settings).states(model.name)["latency"].state == "ok"
+    bar = outputs(post_monitoring(client, key, "24h", refresh=2))["mon-alert"]["props"]
+    assert bar["color"] == "success", bar  # green again: the 24 h mean latency is under the line
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:

@@ -42,7 +42,8 @@ OUTPUTS = [
 def monitoring_body(
     model: Any, period: Any = "24h", start=None, end=None, features=None, refresh=None
 ) -> dict:
-    return callback_body(
+    """The body of the page's callback; with refresh (a click count), as the Refresh button sends it."""
+    body = callback_body(
         OUTPUTS,
         [
             (IDS.MODEL, "value", model),
@@ -54,6 +55,9 @@ def monitoring_body(
             (IDS.TICK, "data", None),
         ],
     )
+    if refresh is not None:
+        body["changedPropIds"] = [f"{IDS.REFRESH}.n_clicks"]
+    return body
 
 
 def post_monitoring(client, model, period="24h", **kwargs):

@@ -59,18 +59,19 @@ def merge(histograms: Iterable[Mapping[int, int]]) -> Counter[int]:
 
 
 def percentile(hist: Mapping[int, int], q: float) -> float | None:
-    """The q-th percentile (0–100) of the latencies counted in hist, as the upper edge of the
-    bucket holding rank ceil(q/100 · n) (nearest-rank definition); None when hist is empty."""
+    """The q-th percentile (0–100) of the latencies counted in hist ({bucket: count}, the bucket
+    an int or its text), as the upper edge of the bucket holding rank ceil(q/100 · n)
+    (nearest-rank definition); None when hist is empty."""
     n = sum(hist.values())
     if n == 0:
         return None
     rank = max(1, math.ceil(q / 100 * n))
     seen = 0
-    for bucket in sorted(hist):
+    for bucket in sorted(hist, key=int):  # stored histograms have their buckets as text
         seen += hist[bucket]
         if seen >= rank:
-            return bucket_upper(bucket)
-    return bucket_upper(max(hist))
+            return bucket_upper(int(bucket))
+    return bucket_upper(max(int(b) for b in hist))
 
 
 def floor_to(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:

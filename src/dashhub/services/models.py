@@ -43,6 +43,8 @@ MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 REFERENCE_ROWS = 500
 ARTIFACT_FORMAT = "skops"
 REGISTER_ATTEMPTS = 10
+# A version's row without its reference sample (read only by the drift monitor, through reference())
+VERSION_COLUMNS = [column for column in models.c if column.name != "reference"]
 
 
 class RegistryError(Exception):
@@ -226,7 +228,7 @@ class ModelRegistry:
 
     def versions(self, name: str | None = None) -> list[ModelVersion]:
         """Every version (of name), newest first within each name."""
-        query = select(models).order_by(models.c.name, models.c.version.desc())
+        query = select(*VERSION_COLUMNS).order_by(models.c.name, models.c.version.desc())
         if name is not None:
             query = query.where(models.c.name == name)
         with self._engine.connect() as conn:
@@ -234,7 +236,7 @@ class ModelRegistry:
 
     def by_id(self, model_id: int) -> ModelVersion:
         with self._engine.connect() as conn:
-            row = conn.execute(select(models).where(models.c.id == model_id)).first()
+            row = conn.execute(select(*VERSION_COLUMNS).where(models.c.id == model_id)).first()
         if row is None:
             raise RegistryError(f"no model version {model_id}")
         return _version(row)
@@ -242,13 +244,13 @@ class ModelRegistry:
     def get(self, name: str, version: int) -> ModelVersion | None:
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(models).where(models.c.name == name, models.c.version == version)
+                select(*VERSION_COLUMNS).where(models.c.name == name, models.c.version == version)
             ).first()
         return None if row is None else _version(row)
 
     def active(self, name: str) -> ModelVersion | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(models).where(models.c.name == name, models.c.active)).first()
+            row = conn.execute(select(*VERSION_COLUMNS).where(models.c.name == name, models.c.active)).first()
         return None if row is None else _version(row)
 
     def activate(self, name: str, version: int) -> ModelVersion:

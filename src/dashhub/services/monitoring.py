@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 from sqlalchemy import Engine, and_, select
 
 from dashhub.config import MonitoringConfig
@@ -103,9 +104,10 @@ class MonitoringService:
             return now
         return last
 
-    def overview(self, model: ModelVersion, window: Window) -> Overview:
-        """Everything the page shows for model over window (cached until the next refresh)."""
-        refreshed = self.refreshed_at()
+    def overview(self, model: ModelVersion, window: Window, refreshed: dt.datetime | None = None) -> Overview:
+        """Everything the page shows for model over window (cached until the next refresh;
+        refreshed: when the rollups were last refreshed, if the caller knows)."""
+        refreshed = refreshed or self.refreshed_at()
         if self._cache is None:
             return self._overview(model, window, refreshed)
         key = QueryCache.key(
@@ -151,7 +153,7 @@ class MonitoringService:
                     row.latency_max,
                     row.labelled,
                     row.correct,
-                    {int(k): v for k, v in json.loads(row.latency_hist or "{}").items()},
+                    orjson.loads(row.latency_hist or "{}"),
                 )
                 for row in conn.execute(query)
             ]
