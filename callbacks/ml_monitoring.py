@@ -16,6 +16,7 @@ from dashhub.domain.alerts import AlertState
 from dashhub.domain.ml import ModelVersion
 from dashhub.domain.monitoring import (
     CUSTOM,
+    MAX_CUSTOM_DAYS,
     PERIODS,
     MonitoringView,
     Window,
@@ -86,6 +87,7 @@ def view_from_inputs(model, period, start, end, features, models: list[ModelVers
         if not (start and end):
             return MonitoringView(model, "24h", features=chosen)
         first, last = sorted((iso_date(start, "start_date"), iso_date(end, "end_date")))
+        first = max(first, last - dt.timedelta(days=MAX_CUSTOM_DAYS))  # bounded work per request
         return MonitoringView(model, CUSTOM, first, last, chosen)
     return MonitoringView(model, period, features=chosen)
 

@@ -305,6 +305,9 @@ def test_the_page_callback_keeps_its_gate_and_refuses_forged_values(history):
         model = forged.pop("model")
         period = forged.pop("period", "24h")
         assert post_monitoring(analyst, model, period, **forged).status_code == 400, (model, period, forged)
+    # a century asked for: the work stays bounded (the last 400 days, daily points)
+    wide = outputs(post_monitoring(analyst, key, "custom", start="1900-01-01", end="2026-12-31"))
+    assert len(wide["mon-volume"]["data"][0]["x"]) <= 401
 
 
 @SQLITE_ONLY
