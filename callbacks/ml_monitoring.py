@@ -500,7 +500,7 @@ def watched_text(model: ModelVersion, window: Window, locale: str) -> str:
     trained = f" · {_('test accuracy at deployment')} {fmt_number(accuracy, 3, locale)}" if accuracy else ""
     return (
         f"{_('Watching')} {model.name} v{model.version} ({model.algorithm}, {model.dataset}){trained} · "
-        f"{_when(window.start)} → {_when(window.end)}"
+        f"{_when(window.start)} → {_when(min(window.end, window.until or window.end))}"
     )
 
 
@@ -586,6 +586,7 @@ def register(app: Dash, services: Services) -> None:
         found = readings(data, settings, locale)
         th = settings.thresholds
         rates = coarser(data.points, max(data.window.step, RATE_STEP))
+        span = (data.window.start, data.window.until or data.window.end)
         return (
             alert_bar(found, data.totals.count),
             watched_text(data.model, data.window, locale),
@@ -594,8 +595,8 @@ def register(app: Dash, services: Services) -> None:
             figures.latency_figure(data.points, th.latency_ms, locale),
             figures.volume_figure(data.points, locale),
             figures.error_rate_figure(rates, th.error_rate, locale),
-            figures.memory_figure(data.resources, th.memory_gb, locale),
-            figures.cpu_figure(data.resources, th.cpu_percent, locale),
+            figures.memory_figure(data.resources, th.memory_gb, locale, span),
+            figures.cpu_figure(data.resources, th.cpu_percent, locale, span),
             [{"label": f.feature, "value": f.feature} for f in data.drift.features],
             drift_verdict(data, settings, locale),
             drift_charts(data, chosen, locale),

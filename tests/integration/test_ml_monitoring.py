@@ -339,3 +339,13 @@ def test_numbers_of_the_page_follow_the_log_through_the_callback(history):
     assert latency == f"{raw.loc[raw['status'] == 'ok', 'latency_ms'].mean():.1f} ms"
     volume_bars = shown["mon-volume"]["data"]
     assert sum(sum(trace["y"]) for trace in volume_bars) == len(raw)
+
+
+@SQLITE_ONLY
+def test_a_burst_of_refresh_clicks_refreshes_once(history):
+    monitor = history.server.extensions["dashhub"].monitoring
+    first = monitor.ensure_fresh(force=True)
+    again = [monitor.ensure_fresh(force=True) for _ in range(5)]
+    assert again == [first] * 5, "clicks within two seconds reuse the refresh just made"
+    later = monitor.ensure_fresh(first + dt.timedelta(seconds=3), force=True)
+    assert later > first

@@ -183,3 +183,29 @@ def test_the_simulated_drift_enlarges_the_size_features_or_every_feature():
         "sepal width (cm)",
     ]
     assert check_target("http://localhost:8050/", allow_remote=False) == "http://localhost:8050"
+
+
+def test_resource_charts_span_the_period_with_one_line_per_host_and_the_limit():
+    from dashhub.domain.monitoring import ResourcePoint
+    from dashhub.figures.monitoring import memory_figure
+
+    at = NOW.replace(second=0, microsecond=0)
+    hosts = {
+        "app-1": [ResourcePoint(at, 1.5, 20.0, 35.0, 6.0)],
+        "app-2": [ResourcePoint(at, 2.5, 30.0, 45.0, 7.0)],
+    }
+    span = (NOW - dt.timedelta(days=7), NOW)
+    figure = memory_figure(hosts, 4.0, "en", span)
+    assert [trace["name"] for trace in figure["data"]] == [
+        "Server processes · app-1",
+        "Host · app-1",
+        "Server processes · app-2",
+        "Host · app-2",
+    ]
+    assert figure["data"][2]["y"] == [2.5]
+    assert figure["layout"]["xaxis"]["range"] == [
+        span[0].strftime("%Y-%m-%d %H:%M"),
+        span[1].strftime("%Y-%m-%d %H:%M"),
+    ]
+    assert figure["layout"]["shapes"][0]["y0"] == 4.0
+    assert memory_figure({}, 4.0, "en", span)["data"] == []

@@ -200,7 +200,14 @@ def error_rate_figure(points: Points, threshold: float, locale: str) -> Figure:
 
 
 def _resource_figure(
-    hosts: dict[str, list[ResourcePoint]], value, title: str, y_title: str, limit: float, label: str, locale
+    hosts: dict[str, list[ResourcePoint]],
+    value,
+    title: str,
+    y_title: str,
+    limit: float,
+    label: str,
+    locale,
+    span: tuple[dt.datetime, dt.datetime] | None,
 ) -> Figure:
     t = _t(locale)
     if not hosts:
@@ -221,10 +228,18 @@ def _resource_figure(
                     "line": {"color": PALETTE[index % len(PALETTE)], "dash": dash, "width": 2},
                 }
             )
-    return {"data": traces, "layout": _layout(title, locale, y_title, limit, label)}
+    layout = _layout(title, locale, y_title, limit, label)
+    if span is not None:  # the whole period, even while samples cover only part of it
+        layout["xaxis"]["range"] = [_x(span[0]), _x(span[1])]
+    return {"data": traces, "layout": layout}
 
 
-def memory_figure(hosts: dict[str, list[ResourcePoint]], limit_gb: float, locale: str) -> Figure:
+def memory_figure(
+    hosts: dict[str, list[ResourcePoint]],
+    limit_gb: float,
+    locale: str,
+    span: tuple[dt.datetime, dt.datetime] | None = None,
+) -> Figure:
     """Memory of the serving processes (and of the host, dotted), in GB, with the limit line."""
     t = _t(locale)
     series = (
@@ -239,19 +254,24 @@ def memory_figure(hosts: dict[str, list[ResourcePoint]], limit_gb: float, locale
         limit_gb,
         f"{t('Limit')} {fmt_number(limit_gb, 1, locale)} GB",
         locale,
+        span,
     )
 
 
-def cpu_figure(hosts: dict[str, list[ResourcePoint]], limit: float, locale: str) -> Figure:
+def cpu_figure(
+    hosts: dict[str, list[ResourcePoint]],
+    limit: float,
+    locale: str,
+    span: tuple[dt.datetime, dt.datetime] | None = None,
+) -> Figure:
     """CPU of the host (and of the serving processes, dotted), in %, with the limit line."""
     t = _t(locale)
     series = (
         (t("Host"), lambda p: p.host_cpu, "solid"),
         (t("Server processes"), lambda p: p.process_cpu, "dot"),
     )
-    return _resource_figure(
-        hosts, series, t("CPU (%)"), "%", limit, f"{t('Limit')} {fmt_number(limit, 0, locale)} %", locale
-    )
+    label = f"{t('Limit')} {fmt_number(limit, 0, locale)} %"
+    return _resource_figure(hosts, series, t("CPU (%)"), "%", limit, label, locale, span)
 
 
 def drift_figures(trend: FeatureTrend, locale: str) -> tuple[Figure, Figure]:

@@ -19,7 +19,7 @@ from dashhub.config import MonitoringConfig
 from dashhub.db import alert_states, alerts, prediction_rollups, resource_samples
 from dashhub.domain.alerts import AlertState, Event, Rule, hysteresis_rule, replay
 from dashhub.domain.monitoring import floor_to
-from dashhub.services.rollups import utc
+from dashhub.services.rollups import set_mark, utc
 
 ALERT_LOCK = 0x616C7274  # "alrt": the advisory lock of the evaluation on PostgreSQL
 MINUTE = dt.timedelta(minutes=1)
@@ -78,6 +78,7 @@ def evaluate(
             start = _resume(states, HOSTS, indicator, until, lookback)
             series = _host_series(conn, indicator, start, until, window)
             events += _advance(conn, states, HOSTS, all_rules[indicator], series, until)
+        set_mark(conn, "alerts", dt.datetime.now(dt.UTC))  # the page's cached views are stale now
     return events
 
 

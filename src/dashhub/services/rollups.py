@@ -61,12 +61,13 @@ def refresh(engine: Engine, now: dt.datetime | None = None) -> RefreshReport:
         labelled_since = marks.get("feedback", start) - LATE_COMMIT
         relabelled = _relabel(conn, labelled_since, before=start)
         _recount_coarser(conn, start, end, relabelled)
-        _set_mark(conn, "rollups", floor_to(now, MINUTE))
-        _set_mark(conn, "feedback", now)
+        set_mark(conn, "rollups", floor_to(now, MINUTE))
+        set_mark(conn, "feedback", now)
     return RefreshReport(len(minutes), len(relabelled))
 
 
-def _set_mark(conn: Connection, name: str, at: dt.datetime) -> None:
+def set_mark(conn: Connection, name: str, at: dt.datetime) -> None:
+    """Record how far a job has got (rollups, the last refresh, the last alert evaluation)."""
     conn.execute(delete(monitoring_marks).where(monitoring_marks.c.name == name))
     conn.execute(insert(monitoring_marks).values(name=name, at=at))
 
