@@ -183,6 +183,18 @@ class MonitoringConfig(_Section):
     accuracy_window_minutes: float = Field(1440, gt=0, le=30 * 24 * 60)
     min_labelled: int = Field(100, ge=1, le=1_000_000)
     drift: DriftConfig = DriftConfig()
+    # Fired and cleared alerts are POSTed here as JSON (empty: not sent); tries per delivery,
+    # and seconds to wait for an answer. Undelivered ones are sent again at the next tick.
+    webhook_url: str = ""
+    webhook_attempts: int = Field(3, ge=1, le=10)
+    webhook_timeout_seconds: float = Field(5, gt=0, le=60)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be empty or an http:// or https:// URL")
+        return value
 
 
 class MlConfig(_Section):

@@ -275,6 +275,9 @@ alerts = Table(
     Column("threshold", Float, nullable=False),
     Column("cleared_at", DateTime(timezone=True), nullable=True),
     Column("cleared_value", Float, nullable=True),
+    # when the webhook (monitoring.webhook_url) acknowledged the firing and the clearing
+    Column("fired_sent_at", DateTime(timezone=True), nullable=True),
+    Column("cleared_sent_at", DateTime(timezone=True), nullable=True),
     Index("ix_alerts_model_fired", "model_name", "fired_at"),
 )
 

@@ -6,7 +6,10 @@ is found where it was put and (almost) nowhere else; the page's callback keeps i
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
@@ -20,6 +23,7 @@ from dashhub.services.monitoring import MonitoringService
 from dashhub.services.retention import prune
 from dashhub.services.rollups import refresh
 from dashhub.services.traffic import DEMO_QUERY, Story, demo_history, deploy
+from dashhub.services.webhooks import deliver
 from tests.conftest import PASSWORDS, login, make_settings
 from tests.support.monitoring import exact_percentile, outputs, post_monitoring, raw_log
 
@@ -349,3 +353,93 @@ def test_a_burst_of_refresh_clicks_refreshes_once(history):
     assert again == [first] * 5, "clicks within two seconds reuse the refresh just made"
     later = monitor.ensure_fresh(first + dt.timedelta(seconds=3), force=True)
     assert later > first
+
+
+class Receiver:
+    """A webhook receiver on loopback that records what it gets and answers the given statuses
+    (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.bodies: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _alert(engine, indicator: str, fired: dt.datetime, cleared: dt.datetime | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(alerts).values(
+                model_name="cancer",
+                indicator=indicator,
+                fired_at=fired,
+                value=150.0,
+                threshold=100.0,
+                cleared_at=cleared,
+                cleared_value=80.0 if cleared else None,
+            )
+        )
+
+
+@SQLITE_ONLY
+def test_alerts_reach_the_webhook_and_an_outage_loses_none(demo_app, tmp_path):
+    engine = demo_app.server.extensions["dashhub"].engine
+    now = dt.datetime.now(dt.UTC)
+    _alert(engine, "latency", now - dt.timedelta(minutes=30), now - dt.timedelta(minutes=10))
+    _alert(engine, "error_rate", now - dt.timedelta(minutes=5))
+    _alert(engine, "accuracy", now - dt.timedelta(days=3))  # history: never sent
+    receiver = Receiver([500, 503, 500])  # down for the three attempts of the first tick
+    url = demo_app.server.extensions["dashhub"].settings.database_url
+    settings = make_settings(tmp_path, url, DASHHUB_MONITORING__WEBHOOK_URL=receiver.url).monitoring
+    no_wait = lambda seconds: None  # noqa: E731
+    try:
+        assert deliver(engine, settings, sleep=no_wait) == 0
+        assert len(receiver.bodies) == 3, "three attempts, then the next tick"
+        assert deliver(engine, settings, sleep=no_wait) == 3
+        sent = [(b["event"], b["indicator"]) for b in receiver.bodies[3:]]
+        assert sent == [
+            ("alert_fired", "latency"),
+            ("alert_cleared", "latency"),
+            ("alert_fired", "error_rate"),
+        ]
+        assert (
+            receiver.bodies[4]["value"] == 80.0
+            and "latency alert cleared for cancer" in receiver.bodies[4]["text"]
+        )
+        assert deliver(engine, settings, sleep=no_wait) == 0, "nothing sent twice"
+        # a refused event (400) is not tried for ever: the next one still goes out
+        receiver.statuses = [400]
+        _alert(engine, "drift", now - dt.timedelta(minutes=2))
+        _alert(engine, "cpu", now - dt.timedelta(minutes=1))
+        deliver(engine, settings, sleep=no_wait)
+        assert [b["indicator"] for b in receiver.bodies[-2:]] == ["drift", "cpu"]
+        assert deliver(engine, settings, sleep=no_wait) == 0
+    finally:
+        receiver.close()
+    # a receiver that does not answer at all: nothing is marked, nothing lost
+    _alert(engine, "memory", now)
+    gone = make_settings(
+        tmp_path, url, DASHHUB_MONITORING__WEBHOOK_URL=receiver.url, DASHHUB_MONITORING__WEBHOOK_ATTEMPTS=1
+    ).monitoring
+    assert deliver(engine, gone, sleep=no_wait) == 0
+    with engine.connect() as conn:
+        pending = conn.scalar(
+            select(func.count()).select_from(alerts).where(alerts.c.fired_sent_at.is_(None))
+        )
+    assert pending == 2  # the memory alert, and the history one never sent

@@ -16,6 +16,7 @@ from dashhub.services.models import ModelRegistry
 from dashhub.services.monitoring import drift_share_now
 from dashhub.services.resources import ResourceSampler, prune_samples
 from dashhub.services.rollups import refresh
+from dashhub.services.webhooks import deliver
 
 log = logging.getLogger(__name__)
 
@@ -69,4 +70,5 @@ def monitoring_tasks(
             lambda: refresh_and_evaluate(engine, settings),
         ),
         ("sample-resources", monitoring.resources_every_seconds, sample),
+        ("alert-webhook", monitoring.refresh_every_seconds, lambda: deliver(engine, monitoring)),
     ]

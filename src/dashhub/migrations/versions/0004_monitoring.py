@@ -72,6 +72,8 @@ def upgrade() -> None:
         sa.Column("threshold", sa.Float, nullable=False),
         sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cleared_value", sa.Float, nullable=True),
+        sa.Column("fired_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cleared_sent_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_alerts_model_fired", "alerts", ["model_name", "fired_at"])
 
