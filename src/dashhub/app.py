@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
-from flask import Flask, Response, jsonify, redirect, request
+from flask import Flask, Response, abort, jsonify, redirect, request
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -145,11 +145,24 @@ def route_of(route) -> tuple[str, str]:
     pathname, search = route.get("pathname"), route.get("search") or ""
     if not isinstance(pathname, str) or not isinstance(search, str) or len(pathname) > 2048:
         raise BadInput("route", "expected {pathname, search}")
+    if not pathname.startswith("/"):
+        raise BadInput("route", "a pathname starts with /")
     return pathname, search
 
 
 def _register_routes(server: Flask, services: Services) -> None:
     prefix = services.prefix
+    development = services.settings.server.debug
+
+    @server.before_request
+    def serve_no_source():
+        """Dash serves the assets folder whole and lists the installed packages for hot reload:
+        never a Python file, and no package list outside development."""
+        path = request.path
+        if path.startswith(f"{prefix}/assets/") and (path.endswith((".py", ".pyc")) or "__pycache__" in path):
+            abort(404)
+        if path == f"{prefix}/_reload-hash" and not development:
+            abort(404)
 
     @server.route(f"{prefix}/health")
     def health() -> Response:

@@ -121,6 +121,8 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
         settings.auth.login_rate_limit,
         methods=["POST"],
         error_message="too many login attempts",
+        # failed attempts count; a user who logs in often is not one guessing passwords
+        deduct_when=lambda response: response.status_code != 302,
     )
     def login():
         form = LoginForm()
@@ -185,6 +187,7 @@ def _safe_next(target: str | None, prefix: str) -> str:
         or not target.startswith("/")
         or target.startswith("//")
         or "\\" in target
+        or any(ord(character) < 32 or ord(character) == 127 for character in target)
     ):
         return home
     return target

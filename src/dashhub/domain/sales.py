@@ -21,10 +21,14 @@ class SalesFilter:
     def span_days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def previous_period(self) -> SalesFilter:
-        """The period of the same length that ends the day before start."""
-        end = self.start - dt.timedelta(days=1)
-        return SalesFilter(self.regions, self.products, end - (self.end - self.start), end)
+    def previous_period(self) -> SalesFilter | None:
+        """The period of the same length that ends the day before start (None when it would
+        begin before the first day of the calendar)."""
+        try:
+            end = self.start - dt.timedelta(days=1)
+            return SalesFilter(self.regions, self.products, end - (self.end - self.start), end)
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True)

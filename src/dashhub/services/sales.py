@@ -51,8 +51,11 @@ class SalesService:
         return self._cached("dashboard", _args(flt), lambda: self._dashboard(flt))
 
     def _dashboard(self, flt: SalesFilter) -> SalesData:
+        previous = flt.previous_period()
         return shape_sales(
-            self.weekly_by_region(flt), self.monthly_detail(flt), self.total(flt.previous_period())
+            self.weekly_by_region(flt),
+            self.monthly_detail(flt),
+            self.total(previous) if previous is not None else 0.0,
         )
 
     def weekly_by_region(self, flt: SalesFilter) -> list[tuple[dt.date, str, float, int]]:
