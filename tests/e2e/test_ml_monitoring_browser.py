@@ -62,34 +62,19 @@ def test_traffic_sent_by_the_simulator_reaches_the_page(analyst_page, live_stack
     page = analyst_page
     opened(page)
     since = dt.datetime.now(dt.UTC)
-    token = token_for(live_stack.env, "analyst")
-    sent = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dashhub",
-            "simulate-traffic",
-            "--url",
-            live_stack.base,
-            "--token",
-            token,
-            "--model",
-            "cancer",
-            "--rate",
-            "10",
-            "--duration",
-            "6",
-            "--feedback-share",
-            "0.5",
-            "--error-rate",
-            "0.1",
-        ],
-        env=live_stack.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    sent = simulate_traffic(
+        live_stack,
+        "--model",
+        "cancer",
+        "--rate",
+        "10",
+        "--duration",
+        "6",
+        "--feedback-share",
+        "0.5",
+        "--error-rate",
+        "0.1",
     )
-    assert sent.returncode == 0, sent.stderr
     assert "Sent 60 calls" in sent.stdout
     logged = live_query(
         live_stack,
@@ -107,18 +92,9 @@ def test_traffic_sent_by_the_simulator_reaches_the_page(analyst_page, live_stack
     )
 
 
-def _grouped(n: int) -> str:
-    """n as the page writes it, in French or English grouping."""
-    digits = f"{n:,}"
-    return digits.replace(",", "[\u202f\u00a0 ,]")
-
-
-def test_a_drift_injected_by_the_simulator_is_found(live_stack):
-    engine = make_engine(live_stack.database_url)
-    registry = ModelRegistry(engine)
-    model = deploy(registry, "iris-sim", IRIS, "analyst")
+def simulate_traffic(live_stack, *arguments: str) -> subprocess.CompletedProcess:
+    """`dashhub simulate-traffic` against the live stack with an analyst's new token; it must succeed."""
     token = token_for(live_stack.env, "analyst")
-    since = dt.datetime.now(dt.UTC)
     sent = subprocess.run(
         [
             sys.executable,
@@ -129,14 +105,7 @@ def test_a_drift_injected_by_the_simulator_is_found(live_stack):
             live_stack.base,
             "--token",
             token,
-            "--model",
-            "iris-sim",
-            "--rate",
-            "15",
-            "--duration",
-            "9",
-            "--drift",
-            "0.5",
+            *arguments,
         ],
         env=live_stack.env,
         capture_output=True,
@@ -144,6 +113,21 @@ def test_a_drift_injected_by_the_simulator_is_found(live_stack):
         timeout=120,
     )
     assert sent.returncode == 0, sent.stderr
+    return sent
+
+
+def _grouped(n: int) -> str:
+    """n as the page writes it, in French or English grouping."""
+    digits = f"{n:,}"
+    return digits.replace(",", "[\u202f\u00a0 ,]")
+
+
+def test_a_drift_injected_by_the_simulator_is_found(live_stack):
+    engine = make_engine(live_stack.database_url)
+    registry = ModelRegistry(engine)
+    model = deploy(registry, "iris-sim", IRIS, "analyst")
+    since = dt.datetime.now(dt.UTC)
+    simulate_traffic(live_stack, "--model", "iris-sim", "--rate", "15", "--duration", "9", "--drift", "0.5")
     refresh(engine)
     settings = load_settings(path=None, environ=live_stack.env).monitoring
     report = MonitoringService(engine, registry, settings).drift(
