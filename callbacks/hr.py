@@ -9,7 +9,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relati
 from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
-from dashhub.auth.callbacks import secure_callback
+from dashhub.auth.callbacks import secure_callback, secure_clientside
 from dashhub.container import Services
 from dashhub.domain.hr import (
     AGE_LABELS,
@@ -306,7 +306,7 @@ def register(app: Dash, services: Services) -> None:
         rows, total = employees.rows(flt, start, end, sort)
         return {"rowData": [table_row(row, current_locale()) for row in rows], "rowCount": total}
 
-    app.clientside_callback(
+    secure_clientside(app, "hr")(
         ClientsideFunction(namespace="dashhub", function_name="refreshGrid"),
         Output(IDS.TABLE_REFRESHED, "data"),
         Input(IDS.QUERY, "data"),

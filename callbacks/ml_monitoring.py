@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashhub.auth.callbacks import secure_callback
+from dashhub.auth.callbacks import secure_callback, secure_clientside
 from dashhub.container import Services
 from dashhub.domain.alerts import AlertState
 from dashhub.domain.ml import ModelVersion
@@ -508,19 +508,19 @@ def register(app: Dash, services: Services) -> None:
     monitoring = services.monitoring
     callback = secure_callback(app, DASHBOARD)
 
-    app.clientside_callback(
+    secure_clientside(app, DASHBOARD)(
         # the automatic refresh ticks only while the tab is visible
         "function (n) { return document.hidden ? window.dash_clientside.no_update : n; }",
         Output(IDS.TICK, "data"),
         Input(IDS.INTERVAL, "n_intervals"),
         prevent_initial_call=True,
     )
-    app.clientside_callback(
+    secure_clientside(app, DASHBOARD)(
         "function (on) { return !on; }",
         Output(IDS.INTERVAL, "disabled"),
         Input(IDS.AUTO, "value"),
     )
-    app.clientside_callback(
+    secure_clientside(app, DASHBOARD)(
         "function (period) { return period === 'custom' ? 'mt-1' : 'mt-1 d-none'; }",
         Output(IDS.DATES_BOX, "className"),
         Input(IDS.PERIOD, "value"),

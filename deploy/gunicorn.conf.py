@@ -26,6 +26,9 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 # gunicorn >= 25.1 opens a control socket in ~/.gunicorn by default; a container has no use for it.
 control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# gunicorn's default format, with the path instead of the request line: query strings stay out of
+# the log (Dash's background-job handles travel in the callback route's query string).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 

@@ -65,9 +65,11 @@ def graph_config(filename: str, locale: str, selectable: bool = False) -> dict:
         "responsive": True,
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
         "modeBarButtonsToRemove": [] if selectable else ["lasso2d", "select2d"],
-        # plotly.js offers « Share chart », which uploads the figure's data to Plotly's cloud
+        # plotly.js offers « Share chart », which uploads the figure's data to Plotly's cloud:
+        # no button, and no destination either
         "showSendToCloud": False,
         "showEditInChartStudio": False,
+        "plotlyServerURL": "",
         **plotly_locale(locale),
     }
 

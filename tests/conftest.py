@@ -242,6 +242,14 @@ def login(client, username: str, password: str | None = None):
     )
 
 
+def switch_locale(client, code: str, referer: str | None = None):
+    """Press the language switch (a POST with the CSRF token of the login page's form)."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    headers = {"Referer": referer} if referer else {}
+    return client.post("/locale", data={"code": code, "csrf_token": token}, headers=headers)
+
+
 def logged_in(app, username: str = "viewer"):
     """A test client of app with a session for username, logged in through the form."""
     client = app.server.test_client()

@@ -11,17 +11,26 @@ from dash import ALL, ClientsideFunction, Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 from flask import Flask, Response, abort, jsonify, redirect, request
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from wtforms.validators import ValidationError
 
 from dashhub import api, metrics
 from dashhub.auth import web as auth_web
-from dashhub.auth.callbacks import install_dispatch_guard, secure_callback
+from dashhub.auth.callbacks import (
+    install_dispatch_guard,
+    secure_callback,
+    secure_clientside,
+    unguarded_callbacks,
+)
+from dashhub.auth.dash_app import GuardedDash
 from dashhub.auth.hardening import check_production, configure_server, install_headers
 from dashhub.config import Settings, load_settings
 from dashhub.container import Services
 from dashhub.export_jobs import install_download_route
 from dashhub.i18n import LOCALES, remember_locale
+from dashhub.i18n import gettext as _
 from dashhub.layouts.common import view_state_id
 from dashhub.logs import configure_logging, install_request_ids
 from dashhub.migrations import check_schema
@@ -47,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     limiter = auth_web.make_limiter(server, settings)
     auth_web.install(server, settings, services.users, services.audit, limiter)
 
-    app = Dash(
+    app = GuardedDash(
         "dashhub",
         server=server,
         assets_folder=str(files("dashhub.assets")),
@@ -59,10 +68,11 @@ def create_app(settings: Settings | None = None) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         background_callback_manager=services.jobs,
     )
+    app.access = services.access
     app.layout = lambda: app_layout(services.access.visible(current_user))
     server.extensions["dashhub"] = services
     _register_routes(server, services)
-    install_dispatch_guard(server, services.access, services.prefix)
+    install_dispatch_guard(server, services.access, services.prefix, app)
     install_download_route(server, services)
     api.install(server, services, limiter)
     metrics.install(
@@ -77,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Dash:
         # because Flask takes no more set-up after _finish_setup's first request.
         app.enable_dev_tools(debug=True, dev_tools_hot_reload=False, dev_tools_disable_version_check=True)
     _finish_setup(server, services)
+    unguarded = unguarded_callbacks(app)  # Dash adds some of its own in set-up: none may escape
+    if unguarded:
+        raise RuntimeError(f"callbacks outside the permission check: {', '.join(unguarded)}")
     return app
 
 
@@ -98,7 +111,8 @@ def _register_router(app: Dash, services: Services) -> None:
     callback = secure_callback(app)
     views = State(view_state_id(ALL), "data")
 
-    app.clientside_callback(
+    clientside = secure_clientside(app)
+    clientside(
         ClientsideFunction(namespace="dashhub", function_name="route"),
         Output(ROUTE, "data"),
         Input("url", "pathname"),
@@ -106,7 +120,7 @@ def _register_router(app: Dash, services: Services) -> None:
         State(ROUTE, "data"),
         views,
     )
-    app.clientside_callback(
+    clientside(
         ClientsideFunction(namespace="dashhub", function_name="syncAddress"),
         Output("url", "search"),
         Input(view_state_id(ALL), "data"),
@@ -181,9 +195,15 @@ def _register_routes(server: Flask, services: Services) -> None:
             200 if all(checks.values()) else 503
         )
 
-    @server.route(f"{prefix}/locale/<code>")
-    def choose_locale(code: str) -> Response:
-        """Switch language: for this browser, and for the user wherever they log in next."""
+    @server.route(f"{prefix}/locale", methods=["POST"])
+    def choose_locale() -> Response:
+        """Switch language: for this browser, and for the user wherever they log in next. A POST
+        with the page's CSRF token, so that a link or form on another site cannot change it."""
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            return jsonify(error=_("Invalid or expired form: reload the page.")), 400
+        code = request.form.get("code", "")
         response = redirect(_same_site_return_path(prefix))
         if code in LOCALES:
             remember_locale(response, code)

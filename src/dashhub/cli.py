@@ -179,7 +179,7 @@ def load(config: Path | None, dataset: str, file: Path, replace: bool) -> None:
 
 @main.group()
 def users() -> None:
-    """Manage users: add, passwd, list."""
+    """Manage users: add, passwd, role, list, unlock, sessions, logout."""
 
 
 def _read_password(password_stdin: bool, confirm: bool = True) -> str:
@@ -213,7 +213,7 @@ def users_add(config: Path | None, name: str, role: str, password_stdin: bool, g
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_obj
 def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
-    """Set the password of user NAME (and unlock the account)."""
+    """Set the password of user NAME (ends their sessions and lifts every lock on the account)."""
     settings = _settings(config)
     engine = _engine(settings)
     try:
@@ -222,7 +222,7 @@ def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     AuditLog(engine).record("user_passwd", username="cli", target=name)
-    click.echo(f"Password of {name!r} changed.")
+    click.echo(f"Password of {name!r} changed; their open sessions have ended.")
 
 
 @users.command("role")
@@ -230,7 +230,7 @@ def users_passwd(config: Path | None, name: str, password_stdin: bool) -> None:
 @click.argument("role", type=click.Choice(ROLES))
 @click.pass_obj
 def users_role(config: Path | None, name: str, role: str) -> None:
-    """Give user NAME another ROLE."""
+    """Give user NAME another ROLE (ends their sessions: the next login carries the new role)."""
     settings = _settings(config)
     engine = _engine(settings)
     try:
@@ -239,7 +239,7 @@ def users_role(config: Path | None, name: str, role: str) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     AuditLog(engine).record("user_role", username="cli", target=name, role=role)
-    click.echo(f"{name!r} now has role {role}.")
+    click.echo(f"{name!r} now has role {role}; their open sessions have ended.")
 
 
 @users.command("list")
@@ -249,6 +249,66 @@ def users_list(config: Path | None) -> None:
     settings = _settings(config)
     for name, role, active in UserStore(_engine(settings), settings.auth).all():
         click.echo(f"{name}\t{role}" + ("" if active else "\t(disabled)"))
+
+
+@users.command("unlock")
+@click.argument("name")
+@click.option("--address", help="Lift the lock of this client address only (default: every address).")
+@click.pass_obj
+def users_unlock(config: Path | None, name: str, address: str | None) -> None:
+    """Let user NAME log in again from addresses locked out after failed attempts."""
+    settings = _settings(config)
+    engine = _engine(settings)
+    store = UserStore(engine, settings.auth)
+    try:
+        held = store.locks(name)
+        store.unlock(name, address)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    lifted = [a for a, _until in held if address is None or a == address]
+    AuditLog(engine).record("user_unlock", username="cli", target=name, addresses=lifted)
+    if lifted:
+        click.echo(f"Unlocked {name!r} for {', '.join(lifted)}.")
+    else:
+        click.echo(f"{name!r} was not locked out" + (f" from {address}." if address else "."))
+
+
+@users.command("sessions")
+@click.argument("name")
+@click.pass_obj
+def users_sessions(config: Path | None, name: str) -> None:
+    """List the open sessions of user NAME, and the addresses locked out of the account."""
+    settings = _settings(config)
+    store = UserStore(_engine(settings), settings.auth)
+    if not store.exists(name):
+        click.echo(f"Error: no user named {name!r}", err=True)
+        sys.exit(1)
+    sessions = store.sessions.list_open(name)
+    click.echo(f"{len(sessions)} open session(s)")
+    for open_session in sessions:
+        click.echo(
+            f"  since {open_session.created_at:%Y-%m-%d %H:%M} UTC, until "
+            f"{open_session.expires_at:%Y-%m-%d %H:%M} UTC, from {open_session.address or '?'}"
+            f" ({(open_session.user_agent or '?')[:60]})"
+        )
+    for address, until in store.locks(name):
+        click.echo(f"locked out: {address} until {until:%Y-%m-%d %H:%M} UTC")
+
+
+@users.command("logout")
+@click.argument("name")
+@click.pass_obj
+def users_logout(config: Path | None, name: str) -> None:
+    """End every open session of user NAME at once (their next request asks them to log in)."""
+    settings = _settings(config)
+    engine = _engine(settings)
+    ended = UserStore(engine, settings.auth).sessions.end_all_of(name)
+    if ended is None:
+        click.echo(f"Error: no user named {name!r}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("user_logout", username="cli", target=name, sessions=ended)
+    click.echo(f"Ended {ended} session(s) of {name!r}.")
 
 
 @main.command()

@@ -86,6 +86,11 @@ class AuthConfig(_Section):
     login_rate_limit: str = "10 per minute"
     max_failed_logins: int = Field(5, ge=1, le=100)
     lockout_minutes: float = Field(15, ge=0, le=24 * 60)
+    # each further lock of the same address on the same account lasts twice as long, up to this
+    max_lockout_hours: float = Field(24, gt=0, le=24 * 30)
+    # failed logins on one account per hour, all addresses together, after which only addresses
+    # that have not failed on it may still try (the ceiling against spread-out guessing)
+    account_failures_per_hour: int = Field(50, ge=1, le=100_000)
     min_password_length: int = Field(12, ge=8, le=128)
     # dashboard key or permission (predict, metrics) → roles that have it; what is not listed
     # keeps its default (the registry)
@@ -108,6 +113,9 @@ class JobsConfig(_Section):
     queue: str = Field("dashhub", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     timeout_seconds: float = Field(600, gt=0, le=24 * 3600)
     keep_hours: float = Field(24, gt=0, le=24 * 30)
+    max_exports_per_user: int = Field(2, ge=1, le=100)
+    max_exports: int = Field(4, ge=1, le=1000)
+    max_export_disk_mb: int = Field(2048, ge=1, le=10 * 1024**2)
 
 
 class ApiConfig(_Section):

@@ -16,7 +16,7 @@ from dashhub.db import make_engine
 from dashhub.jobs import CeleryJobs, LocalJobs, TicketSigner, make_manager
 from dashhub.services.cache import QueryCache
 from dashhub.services.employees import EmployeesService
-from dashhub.services.export_files import ExportFiles
+from dashhub.services.export_files import ExportFiles, ExportLimits
 from dashhub.services.models import ModelRegistry
 from dashhub.services.monitoring import MonitoringService
 from dashhub.services.predictions import PredictionService
@@ -69,7 +69,7 @@ class Services:
             settings=settings,
             engine=engine,
             cache=cache,
-            users=UserStore(engine, settings.auth),
+            users=UserStore(engine, settings.auth, settings.server.session_hours),
             audit=AuditLog(engine),
             access=Access(settings),
             sales=SalesService(engine, cache),
@@ -82,9 +82,14 @@ class Services:
             ),
             monitoring=MonitoringService(engine, registry, settings.monitoring, cache),
             signer=TicketSigner(server.secret_key),
-            exports=ExportFiles(
-                settings.jobs_dir / "exports", settings.jobs.keep_hours, settings.jobs.timeout_seconds
-            ),
+            exports=export_files(settings),
             # Owned by this server: the manager runs only this app's background functions.
             jobs=make_manager(server, settings),
         )
+
+
+def export_files(settings: Settings) -> ExportFiles:
+    """The exports folder with its limits (the app, the jobs and the scheduler's clean-up)."""
+    jobs = settings.jobs
+    limits = ExportLimits(jobs.max_exports_per_user, jobs.max_exports, jobs.max_export_disk_mb * 1024**2)
+    return ExportFiles(settings.jobs_dir / "exports", jobs.keep_hours, jobs.timeout_seconds, limits)

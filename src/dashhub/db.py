@@ -110,6 +110,38 @@ user_settings = Table(
     Column("locale", String(8), nullable=True),
 )
 
+# Failed logins per (user name, client address), whether or not the user exists: a lock holds one
+# address out of one account, so that nobody can lock a user out from elsewhere. The row with
+# address "*" counts an account's failures from every address (the ceiling against guessing
+# spread over many addresses).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locks", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("last_failure_at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_last_failure_at", "last_failure_at"),
+)
+
+# Server-side sessions: the cookie names one by a random id (stored here as its SHA-256); ending
+# the row ends the session, whatever the cookie says.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("address", String(64), nullable=True),
+    Column("user_agent", String(256), nullable=True),
+    Index("ix_user_sessions_user_id", "user_id"),
+    Index("ix_user_sessions_expires_at", "expires_at"),
+)
+
 # Structured audit trail: logins, failures, access to restricted data, exports, user changes.
 audit_events = Table(
     "audit_events",

@@ -28,7 +28,7 @@ from dashhub.i18n import current_locale, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.jobs import JobTicket, stop_on_sigterm
 from dashhub.layouts.common import ExportIds
-from dashhub.services.export_files import ExportFile
+from dashhub.services.export_files import ExportFile, ExportFiles, ExportRefused
 from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,8 @@ def register_export(
                     )
             except BadInput:
                 return _alert("warning", _("The filters in the address are not valid: reset them."))
+            except ExportRefused as refused:
+                return _alert("warning", _refusal(refused))
             except ExportStopped:
                 return _alert("danger", _timeout_message(timeout))
             except OperationalError as exc:
@@ -155,10 +157,26 @@ def _write_export(
 ) -> ExportFile | None:
     files = services.exports
     files.remove_expired()
+    export_id = files.claim(owner)  # (ExportRefused past the limits)
+    try:
+        return _write_rows(files, export_id, dashboard, source, query_string, owner, set_progress, deadline)
+    finally:
+        files.release(export_id)
+
+
+def _write_rows(
+    files: ExportFiles,
+    export_id: str,
+    dashboard: str,
+    source: ExportSource,
+    query_string: str,
+    owner: int,
+    set_progress,
+    deadline: float,
+) -> ExportFile | None:
     total, rows = source.prepare(query_string)
     if total == 0:
         return None
-    export_id = files.new_id()
     set_progress(_progress(0, total))  # the total at once, before the first row arrives
     written, reported = 0, time.monotonic()
     try:
@@ -172,6 +190,7 @@ def _write_export(
                     now = time.monotonic()
                     if now > deadline:
                         raise ExportStopped
+                    files.check_space()
                     if now - reported >= PROGRESS_EVERY_SECONDS:
                         set_progress(_progress(written, total))
                         reported = now
@@ -185,6 +204,21 @@ def _write_export(
 def _progress(done: int, total: int) -> tuple[int, str]:
     percent = int(100 * done / total) if total else 100
     return percent, _("{done} / {total} rows").format(done=fmt_number(done), total=fmt_number(total))
+
+
+def _refusal(refused: ExportRefused) -> str:
+    if refused.limit == "per_user":
+        return _(
+            "You already have {limit} exports running: wait for one to finish (or cancel it), then try again."
+        ).format(limit=refused.figures["limit"])
+    if refused.limit == "in_all":
+        return _("The server is busy with {limit} exports: try again in a few minutes.").format(
+            limit=refused.figures["limit"]
+        )
+    return _(
+        "The exports fill the space set aside for them ({size} MB): try again once older ones "
+        "have expired, or narrow the filters."
+    ).format(size=fmt_number(refused.figures["limit_mb"]))
 
 
 def _timeout_message(timeout: float) -> str:

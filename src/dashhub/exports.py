@@ -16,7 +16,19 @@ CSV_FLUSH_ROWS = 5000
 
 def chart_html(figure: dict, filename: str) -> Response:
     """The figure as a standalone page (plotly.js inlined: it opens offline)."""
-    html = pio.to_html(figure, include_plotlyjs=True, full_html=True, validate=False)
+    html = pio.to_html(
+        figure,
+        include_plotlyjs=True,
+        full_html=True,
+        validate=False,
+        # nothing in the toolbar of the saved page sends the data anywhere
+        config={
+            "displaylogo": False,
+            "showSendToCloud": False,
+            "showEditInChartStudio": False,
+            "plotlyServerURL": "",
+        },
+    )
     return attachment(html, filename, "text/html; charset=utf-8")
 
 

@@ -62,11 +62,17 @@ class TicketSigner:
 
 
 class _OwnFunctionsOnly:
-    """Register only this app's background functions.
+    """Register only this app's background functions, and bind every job to its dashboard.
 
     Dash keeps every background function of the process in one class-level list and offers each
     to every manager; with two apps in one process (tests), one app's manager would otherwise run
     the other app's function, bound to the other app's database.
+
+    Dash signs a job's handles (result key, job id) for the page load, and the app signs page
+    loads for the session's user (auth.dash_app): another user's handles do not verify. Here the
+    result key also starts with the dashboard of the callback that started the job, and the job id
+    is recorded with it: a callback request of another dashboard reads nothing from it and cannot
+    cancel it, even with the same user's handles.
     """
 
     owner: object
@@ -74,6 +80,59 @@ class _OwnFunctionsOnly:
     def register(self, key, fn, progress):
         if getattr(fn, "dashhub_owner", None) is self.owner:
             super().register(key, fn, progress)
+
+    def build_cache_key(self, fn, args, cache_args_to_ignore, triggered):
+        digest = super().build_cache_key(fn, args, cache_args_to_ignore, triggered)
+        return f"{getattr(fn, 'dashhub_dashboard', None) or 'app'}:{digest}"
+
+    def call_job_fn(self, key, job_fn, args, context):
+        job = super().call_job_fn(key, job_fn, args, context)
+        self._store_owner(str(job), key.partition(":")[0])
+        return job
+
+    def get_result(self, key, job):
+        if not self._callback_may_use(_dashboard_of_key(key)):
+            return self.UNDEFINED
+        return super().get_result(key, job)
+
+    def get_progress(self, key):
+        return super().get_progress(key) if self._callback_may_use(_dashboard_of_key(key)) else None
+
+    def get_updated_props(self, key):
+        return super().get_updated_props(key) if self._callback_may_use(_dashboard_of_key(key)) else {}
+
+    def terminate_job(self, job):
+        if not self._may_terminate(job):
+            return None
+        return super().terminate_job(job)
+
+    def _may_terminate(self, job) -> bool:
+        if job is not None and not self._callback_may_use(self._load_owner(str(job))):
+            log.warning("refused to cancel a job of another dashboard")
+            return False
+        return True
+
+    def _callback_may_use(self, dashboard: str | None) -> bool:
+        """Whether the callback request being served belongs to dashboard (outside a callback
+        request, e.g. in the job itself, always)."""
+        from dashhub.auth.callbacks import dashboard_of_request
+
+        served = dashboard_of_request(self.owner)
+        return served is NOT_A_CALLBACK or (dashboard is not None and dashboard == (served or "app"))
+
+    def _store_owner(self, job: str, dashboard: str) -> None:
+        raise NotImplementedError
+
+    def _load_owner(self, job: str) -> str | None:
+        raise NotImplementedError
+
+
+NOT_A_CALLBACK = object()  # dashboard_of_request outside a callback request
+
+
+def _dashboard_of_key(key: object) -> str | None:
+    """The dashboard a result key was made for (None: not one of ours, or no key)."""
+    return key.partition(":")[0] if isinstance(key, str) and ":" in key else None
 
 
 class LocalJobs(_OwnFunctionsOnly, DiskcacheManager):
@@ -90,8 +149,16 @@ class LocalJobs(_OwnFunctionsOnly, DiskcacheManager):
     def ping(self) -> bool:
         return os.access(self.directory, os.W_OK)
 
+    def _store_owner(self, job: str, dashboard: str) -> None:
+        self.handle.set(f"dashhub-owner-{job}", dashboard, expire=self.expire)
+
+    def _load_owner(self, job: str) -> str | None:
+        return self.handle.get(f"dashhub-owner-{job}")
+
     def terminate_job(self, job):
         """Cancel: SIGTERM first, so that the job removes what it was writing, then kill."""
+        if not self._may_terminate(job):
+            return None
         if job is not None:
             try:
                 process = psutil.Process(int(job))
@@ -120,6 +187,14 @@ class CeleryJobs(_OwnFunctionsOnly, CeleryManager):
                 # Killed (hard time limit, lost worker): say so instead of ending silently.
                 return {"background_callback_error": {"msg": f"job {task.status}", "tb": ""}}
         return result
+
+    def _store_owner(self, job: str, dashboard: str) -> None:
+        self.celery.backend.set(f"dashhub-owner-{job}", dashboard)
+        self.celery.backend.expire(f"dashhub-owner-{job}", self.expire)
+
+    def _load_owner(self, job: str) -> str | None:
+        value = self.celery.backend.get(f"dashhub-owner-{job}")
+        return value.decode() if isinstance(value, bytes) else value
 
     def ping(self) -> bool:
         """Broker answers and at least one worker replies (kept a few seconds per process)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashhub.config import Settings
+from dashhub.container import export_files
 from dashhub.db import make_engine
 from dashhub.services.monitoring_jobs import monitoring_tasks
 from dashhub.services.retention import prune
@@ -45,8 +46,16 @@ def tasks(settings: Settings, root_pid: int | None = None) -> list[Task]:
             )
         return report
 
+    exports = export_files(settings)
+
+    def clean_exports():
+        """Claims and partial files of jobs that died (killed on cancel, or by a restart), and
+        exports past jobs.keep_hours."""
+        return exports.remove_abandoned() + exports.remove_expired()
+
     return [
         *(Task(name, every, job) for name, every, job in monitoring_tasks(settings, engine, root_pid)),
+        Task("clean-exports", 60, clean_exports),
         Task("prune-predictions", settings.monitoring.prune_every_minutes * 60, prune_predictions),
     ]
 

@@ -88,23 +88,34 @@ def navbar(dashboards: list[Dashboard]) -> dbc.Navbar:
     )
 
 
-def language_switch() -> html.Div:
-    """Links that set the language cookie and come back to the page they were clicked on."""
+def language_switch() -> html.Form:
+    """Buttons that set the language (a POST with a CSRF token: a link on another site cannot
+    change it) and come back to the page they were clicked on."""
     current = current_locale()
-    return html.Div(
+    return html.Form(
         [
-            html.A(
-                code.upper(),
-                href=get_relative_path(f"/locale/{code}"),
-                className="btn btn-sm " + ("btn-light" if code == current else "btn-outline-light"),
-                title=_("Switch the interface language"),
-                **{"aria-current": "true" if code == current else "false"},
-            )
-            for code in LOCALES
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf(), id="locale-csrf"),
+            html.Div(
+                [
+                    html.Button(
+                        code.upper(),
+                        type="submit",
+                        name="code",
+                        value=code,
+                        className="btn btn-sm " + ("btn-light" if code == current else "btn-outline-light"),
+                        title=_("Switch the interface language"),
+                        **{"aria-current": "true" if code == current else "false"},
+                    )
+                    for code in LOCALES
+                ],
+                className="d-flex gap-1",
+                role="group",
+                **{"aria-label": _("Language")},
+            ),
         ],
-        className="d-flex gap-1 language-switch",
-        role="group",
-        **{"aria-label": _("Language")},
+        method="POST",
+        action=get_relative_path("/locale"),
+        className="language-switch mb-0",
     )
 
 

@@ -127,6 +127,7 @@ class LiveStack:
     database_url: str  # for independent checks of what the pages show
     env: dict = field(default_factory=dict)  # the servers' environment (for dashhub commands)
     app_ports: tuple[int, ...] = ()  # each gunicorn instance, behind nginx
+    access_logs: tuple[Path, ...] = ()  # gunicorn's and nginx's
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +162,9 @@ def live_stack(tmp_path_factory) -> LiveStack:
             _wait_for(f"http://127.0.0.1:{app_port}/health")
         _wait_for(base + "/health")
         _wait_for(base + "/ready", seconds=60)  # the Celery worker answers too
-        yield LiveStack(base, database_url, env, tuple(app_ports))
+        yield LiveStack(
+            base, database_url, env, tuple(app_ports), (data_dir / "access.log", tmp / "nginx.log")
+        )
     finally:
         for process in [proxy, *apps, worker]:
             process.terminate()
@@ -266,7 +269,7 @@ def log_in(page, base: str, username: str, password: str) -> None:
     page.goto(base + "/login")
     page.fill("#username", username)
     page.fill("#password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(base + "/")
 
 

@@ -14,11 +14,11 @@ def test_a_visitor_is_sent_to_the_login_page_and_back(anonymous_page):
     page.wait_for_url("**/login?next=*")
     page.fill("#username", "viewer")
     page.fill("#password", "wrong password!")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector("text=Nom d’utilisateur ou mot de passe incorrect.")
     page.fill("#username", "viewer")
     page.fill("#password", PASSWORDS["viewer"])
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url("**/sales?region=Nord")
     page.wait_for_selector("#sales-trend .main-svg")
     assert page.locator("#sales-trend .legendtext").all_text_contents() == ["Nord"]

@@ -55,7 +55,7 @@ def test_url_filters_are_applied_and_changing_a_filter_updates_the_url(page):
     assert "region=Sud" in page.locator("#sales-trend-html").get_attribute("href")
 
 
-def test_csv_export_runs_in_the_background_and_downloads_the_filtered_rows(page):
+def test_csv_export_runs_in_the_background_and_downloads_the_filtered_rows(page, live_stack):
     _open_sales(page, "?region=Nord&start=2025-12-01&end=2025-12-31")
     page.locator("#sales-export-start").click()
     link = page.get_by_role("link", name="Télécharger le fichier CSV")
@@ -68,16 +68,33 @@ def test_csv_export_runs_in_the_background_and_downloads_the_filtered_rows(page)
     assert text[0] == "date,region,product,amount"
     assert len(text) == 1 + 31 * 4
     assert all(",Nord," in line for line in text[1:])
+    # the job's handles went through the callback route's query string: no log kept them
+    gunicorn_log, nginx_log = (path.read_text(encoding="utf-8") for path in live_stack.access_logs)
+    assert "_dash-update-component" in gunicorn_log and "_dash-update-component" in nginx_log
+    for log in (gunicorn_log, nginx_log):
+        assert "cacheKey" not in log and "endId" not in log
+
+
+def test_charts_offer_nothing_that_sends_data_outside(page):
+    """No « Share chart » (it uploads the figure to Plotly's cloud) nor « Edit in Chart Studio »
+    in any chart's toolbar; the other tools are there."""
+    _open_sales(page)
+    page.locator("#sales-trend").hover()
+    buttons = page.locator("#sales-trend .modebar-btn")
+    expect(buttons.first).to_be_attached()
+    titles = [b.get_attribute("data-title") or "" for b in buttons.all()]
+    assert len(titles) >= 4, titles
+    assert not [t for t in titles if "share" in t.lower() or "partager" in t.lower() or "studio" in t.lower()]
 
 
 def test_language_switch_is_remembered(page):
     _open_sales(page)
-    page.get_by_role("link", name="EN", exact=True).click()
+    page.get_by_role("button", name="EN", exact=True).click()
     page.wait_for_selector("text=Sales – interactive charts")
     page.locator("#sales-stacked .main-svg").first.wait_for()
     page.goto(page.base_url + "/")
     page.wait_for_selector("text=Pick a dashboard to explore.")
-    page.get_by_role("link", name="FR", exact=True).click()
+    page.get_by_role("button", name="FR", exact=True).click()
     page.wait_for_selector("text=Choisissez un tableau de bord à explorer.")
 
 

@@ -17,7 +17,7 @@ from dashhub.app import create_app
 from dashhub.i18n import fmt_money
 from dashhub.registry import DASHBOARDS
 from dashhub.shell import PAGE_CONTENT
-from tests.conftest import TEST_SECRET, add_users, logged_in, login, make_settings
+from tests.conftest import TEST_SECRET, add_users, logged_in, login, make_settings, switch_locale
 from tests.support import services
 from tests.support.dash_requests import page_body, post_sales, sales_outputs
 
@@ -62,7 +62,7 @@ def test_a_malformed_route_is_refused_cleanly(client):
 
 def test_language_switch_sets_a_cookie_and_returns_to_the_page(demo_app):
     client = logged_in(demo_app)
-    response = client.get("/locale/en", headers={"Referer": "http://localhost/sales?region=Nord"})
+    response = switch_locale(client, "en", "http://localhost/sales?region=Nord")
     assert response.status_code == 302
     assert response.headers["Location"] == "/sales?region=Nord"
     assert "dashhub_locale=en" in response.headers["Set-Cookie"]
@@ -74,21 +74,33 @@ def test_language_switch_sets_a_cookie_and_returns_to_the_page(demo_app):
 
 def test_the_language_follows_the_user_to_another_browser(demo_app):
     client = logged_in(demo_app)
-    assert client.get("/locale/en").status_code == 302
+    assert switch_locale(client, "en").status_code == 302
     other_browser = demo_app.server.test_client()
     response = login(other_browser, "viewer")
     assert "dashhub_locale=en" in response.headers["Set-Cookie"]
     assert "Sales – interactive charts" in rendered(other_browser, "/sales")
     # another user keeps the default, and an anonymous switch is remembered by the browser only
     assert "dashhub_locale" not in login(demo_app.server.test_client(), "admin").headers.get("Set-Cookie", "")
-    assert demo_app.server.test_client().get("/locale/en").status_code == 302
+    assert switch_locale(demo_app.server.test_client(), "en").status_code == 302
 
 
 def test_language_switch_never_redirects_off_site(client):
-    response = client.get("/locale/en", headers={"Referer": "https://evil.example/phish"})
+    response = switch_locale(client, "en", "https://evil.example/phish")
     assert response.headers["Location"] == "/"
-    unknown = client.get("/locale/xx")
+    unknown = switch_locale(client, "xx")
     assert "dashhub_locale" not in unknown.headers.get("Set-Cookie", "")
+
+
+def test_a_link_or_a_forged_form_cannot_change_the_language(client):
+    """The switch is a POST with the page's CSRF token: a link on another site (GET) or a form
+    posted from it (no token) changes nothing."""
+    link = client.get("/locale/en")  # (Dash's page for an unknown address)
+    assert "dashhub_locale" not in link.headers.get("Set-Cookie", "")
+    forged = client.post("/locale", data={"code": "en"}, headers={"Referer": "https://evil.example/"})
+    assert forged.status_code == 400
+    assert "dashhub_locale" not in forged.headers.get("Set-Cookie", "")
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert '"locale-csrf"' in layout, "the navbar's switch carries a CSRF token"
 
 
 FILL_CACHE = """

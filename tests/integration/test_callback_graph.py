@@ -33,10 +33,26 @@ def components(tree):
             yield from components(item)
 
 
-def test_no_output_is_written_by_two_callbacks(client):
-    dependencies = client.get("/_dash-dependencies").get_json()
+def test_no_output_is_written_by_two_callbacks(app):
+    dependencies = session_of(app, "admin").get("/_dash-dependencies").get_json()
     assert len(dependencies) > 10
     assert outputs_written_twice(dependencies) == {}
+
+
+def test_a_user_is_told_only_the_callbacks_of_their_dashboards(app, client):
+    """A viewer's /_dash-dependencies lists the shell's and Ventes's callbacks, not RH's or the
+    ML dashboards' (Dash's own cancel callbacks included); an admin's lists them all."""
+    viewer = {o for d in client.get("/_dash-dependencies").get_json() for o in outputs_of(d["output"])}
+    admin = {
+        o
+        for d in session_of(app, "admin").get("/_dash-dependencies").get_json()
+        for o in outputs_of(d["output"])
+    }
+    assert "sales-trend.figure" in viewer and "route.data" in viewer
+    assert "sales-export-cancel.id" in viewer, "Dash's cancel callback of the sales export"
+    hidden = {o for o in admin - viewer}
+    assert "hr-export-cancel.id" in hidden and any(o.startswith("hr-") for o in hidden)
+    assert not any(o.startswith(("hr-", "ml-")) for o in viewer), sorted(viewer)
 
 
 def test_only_the_shell_writes_the_address(client):

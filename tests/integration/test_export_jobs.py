@@ -14,8 +14,10 @@ from dashhub.app import create_app
 from dashhub.db import make_engine
 from dashhub.domain.query import parse_search
 from dashhub.domain.sales import filter_from_query
+from dashhub.jobs import JobTicket
 from tests.conftest import logged_in, make_settings, session_of
 from tests.support.export_jobs import (
+    ExportRun,
     begin,
     cancel,
     download_href,
@@ -199,3 +201,62 @@ def test_formula_cells_are_escaped_in_the_export(demo_app, settings, tmp_path):
     )
     formula = [row for row in rows if "HYPERLINK" in row[2]]
     assert [row[2] for row in formula] == ['\'=HYPERLINK("http://x")']
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_jobs_handles_work_only_for_its_user_and_its_dashboard(demo_app, settings):
+    """An HR user's export handles (as an access log would have shown them) cancel nothing and
+    read nothing for a viewer, nor from another dashboard's callback for the HR user herself."""
+    hr, viewer = logged_in(demo_app, "hr"), logged_in(demo_app, "viewer")
+    services = demo_app.server.extensions["dashhub"]
+    # the ticket the HR page carries, signed without drawing the page: a worker that has read
+    # the employees keeps them, and its job would not wait on the table lock below
+    hr_user = next(u for u in (services.users.get(i) for i in range(1, 10)) if u and u.username == "hr")
+    ticket = services.signer.sign(JobTicket(hr_user.id, "hr", "fr"))
+    with rows_held(settings.database_url, "employees"):
+        run = begin(hr, "hr", "", ticket)  # the job waits on the lock, before its first row
+        pid = int(run.handles["job"].split("~")[0])
+        # Dash's own cancel callback of RH: the permission check covers it
+        assert cancel(viewer, run).status_code == 403
+        # the viewer's own (sales) cancel button, with the HR job: not her job
+        as_sales = ExportRun("sales", run.body, run.handles)
+        cancel(viewer, as_sales)
+        # the HR user's sales cancel button, with her HR job: not that dashboard's job
+        cancel(hr, as_sales)
+        assert psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    sales_body = begin(viewer, "sales", NORD_DECEMBER, page_ticket(viewer, "sales")).body
+    stolen = ExportRun("sales", sales_body, run.handles)
+    assert poll(viewer, stolen, seconds=3) is None, "a viewer reads no HR result"
+    assert poll(hr, stolen, seconds=3) is None, "the sales callback reads no HR result"
+    result = poll(hr, run)
+    assert "lignes exportées" in text_of(result), "the result waited for its owner"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_exports_are_bounded_per_user_and_a_killed_job_leaves_nothing(tmp_path, demo_url):
+    """One running export per user here: the second is refused with a message, another user
+    still exports; a job killed on cancel leaves no claim and no partial file after clean-up."""
+    import time
+
+    settings = make_settings(tmp_path, demo_url, DASHHUB_JOBS__MAX_EXPORTS_PER_USER="1")
+    app = create_app(settings)
+    exports = app.server.extensions["dashhub"].exports
+    viewer, analyst = logged_in(app, "viewer"), logged_in(app, "analyst")
+    ticket = page_ticket(viewer, "sales")
+    try:
+        with rows_held(settings.database_url):
+            first = begin(viewer, "sales", "", ticket)
+            deadline = time.monotonic() + 20
+            while not list(exports.directory.glob("*.claim")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            second = poll(viewer, begin(viewer, "sales", NORD_DECEMBER, ticket))
+            assert "Vous avez déjà 1 export(s) en cours" in text_of(second)
+            assert cancel(viewer, first).status_code in (200, 204)
+        other = poll(analyst, begin(analyst, "sales", NORD_DECEMBER, page_ticket(analyst, "sales")))
+        assert "lignes exportées" in text_of(other)
+        exports.remove_abandoned()
+        assert not list(exports.directory.glob("*.claim")) and not list(exports.directory.glob("*.part"))
+        again = poll(viewer, begin(viewer, "sales", NORD_DECEMBER, ticket))
+        assert "lignes exportées" in text_of(again), "the slot is free again"
+    finally:
+        app.server.extensions["dashhub"].engine.dispose()

@@ -64,3 +64,35 @@ def test_the_login_limit_counts_failed_attempts_not_logins(tmp_path, demo_url):
         assert login(app.server.test_client(), "viewer").status_code == 429, "three failures: wait"
     finally:
         app.server.extensions["dashhub"].engine.dispose()
+
+
+def test_the_page_configuration_names_no_versions(client):
+    page = client.get("/sales", headers={"Accept": "text/html"}).get_data(as_text=True)
+    config = page.split('id="_dash-config"', 1)[1].split("</script>", 1)[0]
+    assert '"url_base_pathname"' in config, "the configuration is there"
+    for key in ("python_version", "dash_version", "plotly_version"):
+        assert key not in config, key
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_login_limit_holds_across_workers(tmp_path, demo_url):
+    """Two workers of one host (two apps on one data folder): failures on either count together."""
+    settings = make_settings(tmp_path, demo_url, DASHHUB_AUTH__LOGIN_RATE_LIMIT="4 per minute")
+    workers = [create_app(settings), create_app(settings)]
+    try:
+        codes = [
+            login(workers[n % 2].server.test_client(), f"nobody-{n}", "wrong-password-123").status_code
+            for n in range(6)
+        ]
+        assert codes == [401, 401, 401, 401, 429, 429], codes
+    finally:
+        for app in workers:
+            app.server.extensions["dashhub"].engine.dispose()
+
+
+def test_the_csp_lets_forms_and_connections_go_to_the_app_only(client):
+    policy = client.get("/sales", headers={"Accept": "text/html"}).headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["form-action"] == "'self'"
+    assert directives["connect-src"] == "'self'"
+    assert "unsafe-eval" not in policy

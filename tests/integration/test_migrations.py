@@ -79,7 +79,7 @@ def every_row(url: str) -> dict[str, list[tuple]]:
 
 
 # What the migrations after 0.1 add to existing tables (and nothing else).
-ADDED_ROWS = {"data_versions": [("models", 1), ("tokens", 1)]}  # 0002, 0003
+ADDED_ROWS = {"data_versions": [("models", 1), ("sessions", 1), ("tokens", 1)]}  # 0002, 0005, 0003
 
 
 def kept_with_additions(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> bool:

@@ -24,7 +24,7 @@ from dashhub.services.retention import prune
 from dashhub.services.rollups import refresh
 from dashhub.services.traffic import DEMO_QUERY, Story, demo_history, deploy
 from dashhub.services.webhooks import deliver
-from tests.conftest import PASSWORDS, login, make_settings
+from tests.conftest import PASSWORDS, login, make_settings, switch_locale
 from tests.support.monitoring import exact_percentile, outputs, post_monitoring, raw_log
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -328,7 +328,7 @@ def test_numbers_of_the_page_follow_the_log_through_the_callback(history):
     """The KPI texts of the page, as the browser receives them, against the raw log."""
     client = history.server.test_client()
     login(client, "admin", PASSWORDS["admin"])
-    client.get("/locale/en")
+    switch_locale(client, "en")
     answer = post_monitoring(client, model_key("cancer", history.model.version), "30d")
     assert answer.status_code == 200
     shown = outputs(answer)

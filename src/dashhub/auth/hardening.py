@@ -7,6 +7,7 @@ import logging
 import os
 
 from dash import Dash
+from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, request
 from flask_talisman import Talisman
 from sqlalchemy.exc import OperationalError
@@ -78,6 +79,12 @@ def configure_server(server: Flask, settings: Settings) -> None:
         if request.path.startswith(("/_dash", "/api", "/export")) or request.is_json:
             return jsonify(error=error.description), error.code
         return error
+
+    @server.errorhandler(DependencyException)
+    def unknown_script(error: DependencyException):
+        """A script path Dash does not serve (a guess, a typo, a .py): not found, not a 500."""
+        log.info("unknown component-suite path refused: %s", request.path)
+        return jsonify(error="not found"), 404
 
     @server.errorhandler(OperationalError)
     def database_down(error: OperationalError):

@@ -14,6 +14,8 @@ from flask_login import UserMixin
 from sqlalchemy import Engine, bindparam, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from dashhub.auth.lockout import LoginThrottle, address_key
+from dashhub.auth.sessions import SessionStore
 from dashhub.config import ROLES, AuthConfig
 from dashhub.db import bump_version, read_version, user_settings, users
 
@@ -53,6 +55,7 @@ class User(UserMixin):
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
+    # set when this address must wait before trying this account again (whether it exists or not)
     locked_until: dt.datetime | None = None
 
 
@@ -95,9 +98,11 @@ def _dummy_hash() -> str:
 class UserStore:
     """The one place that reads and writes users."""
 
-    def __init__(self, engine: Engine, config: AuthConfig) -> None:
+    def __init__(self, engine: Engine, config: AuthConfig, session_hours: float = 8) -> None:
         self._engine = engine
         self._config = config
+        self._throttle = LoginThrottle(config)
+        self.sessions = SessionStore(engine, session_hours)
         # Users as sessions see them, per users version: any change bumps it, so never stale.
         self._by_id: LRUCache = LRUCache(maxsize=1024)
         self._lock = threading.Lock()
@@ -123,17 +128,27 @@ class UserStore:
         return User(int(new_id), username, role)
 
     def set_password(self, username: str, password: str) -> None:
+        """A new password; every session of the user ends, every lock on the account is lifted."""
         self._check_password(password, username)
-        self._update(
-            username, password_hash=generate_password_hash(password), failed_logins=0, locked_until=None
-        )
+        self._update(username, password_hash=generate_password_hash(password))
+        LoginThrottle.unlock(self._engine, username)
 
     def set_role(self, username: str, role: str) -> None:
+        """A new role; every session of the user ends (the next login carries the new role)."""
         self._check_role(role)
         self._update(username, role=role)
 
     def set_active(self, username: str, active: bool) -> None:
         self._update(username, active=active)
+
+    def unlock(self, username: str, address: str | None = None) -> int:
+        """Let username log in again from every address (or one): how many addresses were held."""
+        if not self.exists(username):
+            raise UserError(f"no user named {username!r}")
+        return LoginThrottle.unlock(self._engine, username, address)
+
+    def locks(self, username: str) -> list[tuple[str, dt.datetime]]:
+        return LoginThrottle.locks(self._engine, username, _now())
 
     def exists(self, username: str) -> bool:
         with self._engine.connect() as conn:
@@ -174,42 +189,44 @@ class UserStore:
             )
             return [(r.username, r.role, bool(r.active)) for r in rows]
 
-    def authenticate(self, username: str, password: str) -> LoginResult:
-        """Check a login; count failures and lock the account after too many in a row."""
+    def authenticate(self, username: str, password: str, address: str | None = None) -> LoginResult:
+        """Check a login from a client address.
+
+        Every failure takes the same time (one password hash, a dummy one when the user does not
+        exist or the address must wait) and says the same whether the user exists or not; the
+        caller answers them all alike.
+        """
         now = _now()
+        address = address_key(address)
+        username = username[:64]
         with self._engine.begin() as conn:
             row = conn.execute(
-                select(users).where(users.c.username == username, users.c.active.is_(True))
-            ).first()
-            if row is None:
-                check_password_hash(_dummy_hash(), password)
-                return LoginResult(None)
-            locked_until = _aware(row.locked_until)
-            if locked_until is not None and locked_until > now:
-                return LoginResult(None, locked_until)
-            if check_password_hash(row.password_hash, password):
-                conn.execute(
-                    update(users).where(users.c.id == row.id).values(failed_logins=0, locked_until=None)
+                select(users.c.id, users.c.username, users.c.role, users.c.password_hash).where(
+                    users.c.username == username, users.c.active.is_(True)
                 )
+            ).first()
+            wait_until = self._throttle.wait_until(conn, username, address, now)
+            if row is None or wait_until is not None:
+                check_password_hash(_dummy_hash(), password)
+                right = False
+            else:
+                right = check_password_hash(row.password_hash, password)
+            if right:
+                self._throttle.succeeded(conn, username, address)
                 return LoginResult(User(int(row.id), row.username, row.role))
-            failures = (row.failed_logins or 0) + 1
-            values: dict = {"failed_logins": failures}
-            if failures >= self._config.max_failed_logins:
-                values = {
-                    "failed_logins": 0,
-                    "locked_until": now + dt.timedelta(minutes=self._config.lockout_minutes),
-                }
-            conn.execute(update(users).where(users.c.id == row.id).values(**values))
-            return LoginResult(None, values.get("locked_until"))
+            if wait_until is not None:
+                return LoginResult(None, wait_until)
+            return LoginResult(None, self._throttle.record_failure(conn, username, address, now))
 
     def _update(self, username: str, **values) -> None:
+        """Change a user and end their sessions, in one transaction."""
         with self._engine.begin() as conn:
-            changed = conn.execute(
-                update(users).where(users.c.username == username).values(**values)
-            ).rowcount
+            user_id = conn.scalar(select(users.c.id).where(users.c.username == username))
+            if user_id is None:
+                raise UserError(f"no user named {username!r}")
+            conn.execute(update(users).where(users.c.id == user_id).values(**values))
             bump_version(conn, "users")
-        if not changed:
-            raise UserError(f"no user named {username!r}")
+            self.sessions.end_all(conn, int(user_id))
 
     def _check_username(self, username: str) -> None:
         if not USERNAME.match(username):

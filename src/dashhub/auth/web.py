@@ -34,7 +34,8 @@ PUBLIC_ASSETS = frozenset(
         "/assets/fonts/bootstrap-icons.woff2",
     }
 )
-LOCALE_PATHS = tuple(f"/locale/{code}" for code in LOCALES)
+LOCALE_PATHS = frozenset({"/locale"})  # the language switch works before login too
+SESSION_ID = "dashhub_sid"  # the session cookie's key for the server-side session id
 
 
 class LoginForm(FlaskForm):
@@ -81,12 +82,18 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
 
     @manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return store.get(int(user_id)) if user_id.isdigit() else None
+        """The session's user, while the session is open on the server (logout, a password or
+        role change, or `dashhub users logout` end it whatever the cookie says)."""
+        if not user_id.isdigit() or not store.sessions.is_open(session.get(SESSION_ID), int(user_id)):
+            return None
+        return store.get(int(user_id))
 
     @server.before_request
     def gate():
         path = request.path.removeprefix(prefix) if prefix else request.path
-        if path in PUBLIC_PATHS or path in PUBLIC_ASSETS or path in LOCALE_PATHS:
+        if path in PUBLIC_PATHS or path in PUBLIC_ASSETS:
+            return None
+        if path in LOCALE_PATHS and request.method == "POST":
             return None
         if request.endpoint is not None and (
             request.endpoint.startswith("api.") or request.endpoint == "metrics"
@@ -131,20 +138,24 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
             return page(form)
         if not form.validate_on_submit():
             return page(form, _("Please fill in your user name and password."), status=400)
-        result = store.authenticate(form.username.data, form.password.data)
+        result = store.authenticate(form.username.data, form.password.data, request.remote_addr)
         if result.user is not None and result.user.role == "service":
             result = LoginResult(None)  # a program's account: API tokens only, never the pages
         if result.user is None:
+            # The same answers whether the account exists or not (unknown names lock alike).
             audit.record("login_failed", username=form.username.data, locked=result.locked_until is not None)
             if result.locked_until is not None:
                 until = result.locked_until.astimezone().strftime("%H:%M")
-                message = _("Too many failed attempts: this account is locked until {time}.").format(
+                message = _("Too many failed attempts from your address: try again after {time}.").format(
                     time=until
                 )
                 return page(form, message, status=429)
             return page(form, _("Wrong user name or password."), status=401)
         session.clear()
         session.permanent = True
+        session[SESSION_ID] = store.sessions.start(
+            result.user.id, request.remote_addr, request.headers.get("User-Agent")
+        )
         login_user(result.user)
         audit.record("login", username=result.user.username, role=result.user.role)
         response = redirect(_safe_next(form.next.data, prefix))
@@ -159,6 +170,7 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
         if not form.validate_on_submit():
             return jsonify(error=_("Invalid or expired form: reload the page.")), 400
         audit.record("logout")
+        store.sessions.end(session.get(SESSION_ID))
         logout_user()
         session.clear()
         return redirect(f"{prefix}/login")
