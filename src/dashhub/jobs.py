@@ -174,6 +174,7 @@ class CeleryJobs(_OwnFunctionsOnly, CeleryManager):
 
     def __init__(self, owner: object, settings: Settings) -> None:
         self.owner = owner
+        self._key_prefix = settings.cache.key_prefix
         self.celery = make_celery(settings)
         self._ready_at = 0.0
         self._ready = False
@@ -189,12 +190,16 @@ class CeleryJobs(_OwnFunctionsOnly, CeleryManager):
         return result
 
     def _store_owner(self, job: str, dashboard: str) -> None:
-        self.celery.backend.set(f"dashhub-owner-{job}", dashboard)
-        self.celery.backend.expire(f"dashhub-owner-{job}", self.expire)
+        self.celery.backend.set(self._owner_key(job), dashboard)
+        self.celery.backend.expire(self._owner_key(job), self.expire)
 
     def _load_owner(self, job: str) -> str | None:
-        value = self.celery.backend.get(f"dashhub-owner-{job}")
+        value = self.celery.backend.get(self._owner_key(job))
         return value.decode() if isinstance(value, bytes) else value
+
+    def _owner_key(self, job: str) -> str:
+        """Under the deployment's prefix, like every key of ours in a shared Redis."""
+        return f"{self._key_prefix}jobs:owner:{job}"
 
     def ping(self) -> bool:
         """Broker answers and at least one worker replies (kept a few seconds per process)."""

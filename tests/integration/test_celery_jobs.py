@@ -84,6 +84,12 @@ def test_export_runs_on_the_worker(celery_app):
     query = "?region=Nord&start=2025-12-01&end=2025-12-31"
     run = begin(client, "sales", query, page_ticket(client, "sales"))
     assert "~" in run.handles["job"] and not run.handles["job"].split("~")[0].isdigit(), "a Celery task id"
+    # the job is recorded with its dashboard, under the deployment's key prefix (a shared Redis)
+    prefix = celery_app.server.extensions["dashhub"].settings.cache.key_prefix
+    owner = redis.Redis.from_url(services.redis_url()).get(
+        f"{prefix}jobs:owner:{run.handles['job'].split('~')[0]}"
+    )
+    assert owner == b"sales"
     result = poll(client, run)
     text = text_of(result)
     assert "lignes exportées" in text
