@@ -202,12 +202,24 @@ def selection_text(selection: Selection, locale: str) -> str:
     return _("Chart selection: {parts}").format(parts=" · ".join(parts))
 
 
+MAX_ADDRESS_CHARS = 4000
+
+
 def export_query(search: str, selection: dict) -> str:
-    """The page's query plus the chart selection, for the export links."""
+    """The page's query plus the chart selection, for the export links (and the address)."""
     if not selection:
         return search
     sel = encode_search({"sel": json.dumps(selection, separators=(",", ":"))})[1:]
     return (search + "&" if search else "?") + sel
+
+
+def address_query(search: str, selection: dict) -> str:
+    """The page's address: its filters and the chart selection, like every other filter. A lasso
+    too long for an address (nginx refuses request lines over 8 KB) is left out of it."""
+    address = export_query(search, selection)
+    if len(address) > MAX_ADDRESS_CHARS and "lasso" in selection:
+        address = export_query(search, {k: v for k, v in selection.items() if k != "lasso"})
+    return address
 
 
 def filter_from_export_query(services: Services, query_string: str) -> HrFilter:
@@ -228,7 +240,10 @@ def filter_from_export_query(services: Services, query_string: str) -> HrFilter:
 def page(services: Services, search: str) -> object:
     options = services.employees.options()
     services.audit.record("hr_access", dashboard="hr", query=search)
-    flt = filter_from_query(parse_search(search), options)
+    try:
+        flt = filter_from_export_query(services, search)  # the chart selection (sel) included
+    except BadInput:  # a pasted address with a broken selection: the filters without it
+        flt = filter_from_query(parse_search(search), options)
     return view.layout(options, flt, current_locale(), export_ticket(services, "hr"))
 
 
@@ -287,7 +302,7 @@ def register(app: Dash, services: Services) -> None:
             selection_text(flt.selection, locale),
             not flt.selection.active,
             exports,
-            view_state(search, ctx.triggered_id),
+            view_state(address_query(search, selection or {}), ctx.triggered_id),
         )
 
     @callback(

@@ -6,7 +6,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashhub.domain.hr import HrFilter, HrOptions
+from dashhub.domain.hr import HrFilter, HrOptions, selection_to_store
 from dashhub.i18n import gettext as _
 from dashhub.i18n import number_separators
 from dashhub.layouts.common import (
@@ -66,7 +66,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
             ),
             _filters(options, flt),
             export_panel(IDS.EXPORT, export_ticket),
-            dcc.Store(id=IDS.SELECTION, data={}),
+            dcc.Store(id=IDS.SELECTION, data=selection_to_store(flt.selection)),
             dcc.Store(id=IDS.QUERY, data=""),
             view_state_store("hr"),
             dcc.Store(id=IDS.TABLE_REFRESHED),

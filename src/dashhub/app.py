@@ -25,7 +25,7 @@ from dashhub.auth.callbacks import (
     unguarded_callbacks,
 )
 from dashhub.auth.dash_app import GuardedDash
-from dashhub.auth.hardening import check_production, configure_server, install_headers
+from dashhub.auth.hardening import check_production, configure_server, install_compression, install_headers
 from dashhub.config import Settings, load_settings
 from dashhub.container import Services
 from dashhub.export_jobs import install_download_route
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server = Flask("dashhub")
     install_request_ids(server)
     configure_server(server, settings)
+    install_compression(server)
     server.config["DASHHUB_DEFAULT_LOCALE"] = settings.i18n.default_locale
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.build(server, settings)

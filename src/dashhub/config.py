@@ -211,6 +211,12 @@ class MlConfig(_Section):
     training_seconds: float = Field(120, gt=0, le=3600)
 
 
+class HrConfig(_Section):
+    # Heatmap cells (age band × experience band) with fewer employees are hidden: a mean of one or
+    # two people is noise, and tells their satisfaction.
+    min_cell_count: int = Field(5, ge=1, le=1000)
+
+
 class PathsConfig(_Section):
     data_dir: str = "data"
 
@@ -268,6 +274,7 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     jobs: JobsConfig = JobsConfig()
     ml: MlConfig = MlConfig()
+    hr: HrConfig = HrConfig()
     api: ApiConfig = ApiConfig()
     metrics: MetricsConfig = MetricsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()

@@ -73,7 +73,7 @@ class Services:
             audit=AuditLog(engine),
             access=Access(settings),
             sales=SalesService(engine, cache),
-            employees=EmployeesService(engine, cache),
+            employees=EmployeesService(engine, cache, settings.hr.min_cell_count),
             ml=MlService(cache),
             models=registry,
             tokens=TokenStore(engine),

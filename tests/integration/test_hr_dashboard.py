@@ -12,7 +12,7 @@ from scipy import stats
 
 from dashhub.i18n import fmt_money, fmt_number
 from tests.conftest import raw_table
-from tests.support.dash_requests import page_body, sales_outputs, view_search
+from tests.support.dash_requests import find_prop, page_body, sales_outputs, view_search
 from tests.support.hr_requests import post_hr, selection_body, table_body
 
 ALL = ["Finance", "HR", "IT", "Marketing", "Sales"]
@@ -77,10 +77,13 @@ def test_every_kpi_bar_ci_and_cell_matches_the_raw_rows(
     histogram = out["hr-salary"]["data"]
     assert {t["name"]: sum(t["y"]) for t in histogram} == rows.groupby("department").size().to_dict()
 
-    # bars: mean performance per department with a t-based 95 % interval, best first
+    # bars: mean performance per department with a t-based 95 % interval, best first; a clicked
+    # department is highlighted among the others (computed without that click)
     bars = out["hr-departments"]["data"][0]
     expected = []
-    for name, group in rows.groupby("department"):
+    others = {k: v for k, v in (selection or {}).items() if k != "department"}
+    bar_rows = select(raw(app), departments, experience, age, others)
+    for name, group in bar_rows.groupby("department"):
         n = len(group)
         half = stats.t.ppf(0.975, n - 1) * group["performance"].std(ddof=1) / math.sqrt(n) if n > 1 else 0
         expected.append((name, group["performance"].mean(), half, n))
@@ -90,16 +93,23 @@ def test_every_kpi_bar_ci_and_cell_matches_the_raw_rows(
     assert bars["error_y"]["array"] == pytest.approx([row[2] for row in expected], abs=0.006)
     assert [c[0] for c in bars["customdata"]] == [row[3] for row in expected]
 
-    # heatmap: mean satisfaction per cell, empty cells empty (not zero), counts on hover
+    # heatmap: mean satisfaction per cell (every cell of the filter, a clicked one outlined), empty
+    # cells empty (not zero), cells of fewer than hr.min_cell_count (5) employees blank, counts on hover
     heat = out["hr-heatmap"]["data"][0]
-    age_band = pd.cut(rows["age"], AGE_BINS, right=False, labels=False)
-    exp_band = pd.cut(rows["experience_years"], EXP_BINS, right=False, labels=False)
-    grouped = rows.groupby([age_band, exp_band])["satisfaction"].agg(["mean", "size"])
+    no_cell = {k: v for k, v in (selection or {}).items() if k != "cell"}
+    heat_rows = select(raw(app), departments, experience, age, no_cell)
+    age_band = pd.cut(heat_rows["age"], AGE_BINS, right=False, labels=False)
+    exp_band = pd.cut(heat_rows["experience_years"], EXP_BINS, right=False, labels=False)
+    grouped = heat_rows.groupby([age_band, exp_band])["satisfaction"].agg(["mean", "size"])
     for a in range(6):
         for e in range(5):
             if (a, e) in grouped.index:
-                assert heat["z"][a][e] == pytest.approx(grouped.loc[(a, e), "mean"], abs=0.006)
-                assert heat["customdata"][a][e] == grouped.loc[(a, e), "size"]
+                size = grouped.loc[(a, e), "size"]
+                if size >= 5:
+                    assert heat["z"][a][e] == pytest.approx(grouped.loc[(a, e), "mean"], abs=0.006)
+                else:
+                    assert heat["z"][a][e] is None
+                assert heat["customdata"][a][e] == size
             else:
                 assert heat["z"][a][e] is None
                 assert heat["customdata"][a][e] == 0
@@ -146,6 +156,22 @@ def test_chart_clicks_build_the_cross_filter(hr_client):
     chosen = select_("hr-scatter", {"range": {"x": [80, 60], "y": [80000, 120000]}}, chosen)
     assert chosen["box"] == [60, 80, 80000, 120000]
     assert select_("hr-clear-selection", 1, chosen) == {}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_chart_selection_goes_in_the_address_and_comes_back_from_it(hr_client):
+    selection = {"department": "IT", "cell": [2, 3]}
+    out = sales_outputs(post_hr(hr_client, ALL, [0, 44], [30, 45], selection))
+    search = view_search(out, "hr")
+    assert search.startswith("?age=30-45&sel=")
+    page = hr_client.post("/_dash-update-component", json=page_body("/hr", search)).get_json()
+    assert find_prop(page, "hr-selection", "data") == selection, "a pasted address reopens the selection"
+    broken = hr_client.post("/_dash-update-component", json=page_body("/hr", "?age=30-45&sel=%7Bnot-json"))
+    assert broken.status_code == 200
+    assert find_prop(broken.get_json(), "hr-selection", "data") == {}, "a broken selection is dropped"
+    lasso = [[50 + i / 100, 50_000 + i * 37.5] for i in range(1000)] + [[90, 50_000]]
+    long = view_search(sales_outputs(post_hr(hr_client, ALL, [0, 44], [21, 65], {"lasso": lasso})), "hr")
+    assert "lasso" not in long and len(long) < 4000, "too long for an address: left out"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

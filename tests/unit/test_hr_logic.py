@@ -4,6 +4,7 @@ machine, the input checks, the URL codec, the texts and the figures."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -105,18 +106,60 @@ def test_shaping_counts_means_intervals_and_cells_match_pandas(frame, cols, flt)
     assert data.mean_performance == pytest.approx(rows["performance"].mean())
     assert data.mean_satisfaction == pytest.approx(rows["satisfaction"].mean())
     assert {d: sum(c) for d, c in data.salary_counts.items()} == rows.groupby("department").size().to_dict()
+    # the bars keep every department (the clicked one highlighted), the heatmap every cell
+    bar_rows = selected(frame, replace(flt, selection=replace(flt.selection, department=None)))
+    heat_rows = selected(frame, replace(flt, selection=replace(flt.selection, cell=None)))
+    assert sorted(row[0] for row in data.by_department) == sorted(bar_rows["department"].unique())
     for name, mean, half, n in data.by_department:
-        group = rows.loc[rows["department"] == name, "performance"]
+        group = bar_rows.loc[bar_rows["department"] == name, "performance"]
         assert (mean, n) == (pytest.approx(group.mean()), len(group))
         if n > 1:
             expected = stats.t.ppf(0.975, n - 1) * group.std(ddof=1) / math.sqrt(n)
             assert half == pytest.approx(expected)
-    age_band = pd.cut(rows["age"], AGE_BINS, right=False, labels=False)
-    exp_band = pd.cut(rows["experience_years"], EXP_BINS, right=False, labels=False)
-    cells = rows.groupby([age_band, exp_band])["satisfaction"].agg(["mean", "size"])
+    age_band = pd.cut(heat_rows["age"], AGE_BINS, right=False, labels=False)
+    exp_band = pd.cut(heat_rows["experience_years"], EXP_BINS, right=False, labels=False)
+    cells = heat_rows.groupby([age_band, exp_band])["satisfaction"].agg(["mean", "size"])
     for (a, e), (mean, size) in cells.iterrows():
         assert data.heatmap[int(a)][int(e)] == pytest.approx(mean, abs=0.006)
         assert data.heatmap_counts[int(a)][int(e)] == size
+    assert sum(map(sum, data.heatmap_counts)) == len(heat_rows)
+
+
+def test_a_clicked_bar_stands_out_and_the_others_stay_dimmed(cols):
+    data = shape_hr(cols, HrFilter(ALL, (0, 44), (21, 65), Selection(department="Finance")))
+    bars = performance_by_department(data, "fr")["data"][0]
+    assert sorted(bars["x"]) == sorted(ALL)
+    opacity = dict(zip(bars["x"], bars["marker"]["opacity"], strict=True))
+    assert opacity.pop("Finance") == 1.0
+    assert all(o < 1 for o in opacity.values())
+    assert data.count == sum(1 for code in cols.department if cols.department_names[code] == "Finance")
+
+
+def test_a_department_keeps_its_colour_whatever_the_filter(cols):
+    alone = performance_by_department(shape_hr(cols, HrFilter(("IT",), (0, 44), (21, 65))), "fr")
+    everyone = performance_by_department(shape_hr(cols, HrFilter(ALL, (0, 44), (21, 65))), "fr")
+    colour = dict(zip(everyone["data"][0]["x"], everyone["data"][0]["marker"]["color"], strict=True))
+    assert alone["data"][0]["marker"]["color"] == [colour["IT"]]
+
+
+def test_department_bars_start_at_zero(cols):
+    figure = performance_by_department(shape_hr(cols, HrFilter(ALL, (0, 44), (21, 65))), "fr")
+    assert figure["layout"]["yaxis"]["range"][0] == 0
+
+
+def test_heatmap_cells_under_the_minimum_count_are_left_blank_and_said(frame, cols):
+    data = shape_hr(cols, HrFilter(ALL, (0, 44), (21, 65)), min_cell_count=30)
+    small = [
+        (a, e) for a, row in enumerate(data.heatmap_counts) for e, count in enumerate(row) if 0 < count < 30
+    ]
+    assert small, "the demo has small cells"
+    assert all(data.heatmap[a][e] is None for a, e in small)
+    big = [(a, e) for a, row in enumerate(data.heatmap_counts) for e, c in enumerate(row) if c >= 30]
+    assert all(data.heatmap[a][e] is not None for a, e in big)
+    note = satisfaction_heatmap(data, "fr")["layout"]["annotations"][0]["text"]
+    assert note == f"{len(small)} cases de moins de 30 employés laissées vides"
+    scale = satisfaction_heatmap(data, "fr")["data"][0]["colorscale"]
+    assert "#d73027" not in str(scale) and "#1a9850" not in str(scale), "no red-green scale"
 
 
 @pytest.mark.parametrize("flt", FILTERS)

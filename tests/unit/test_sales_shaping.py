@@ -43,7 +43,8 @@ def _shaped(raw: pd.DataFrame, regions=None, start="2024-01-01", end="2025-12-31
     weekly_rows = [(w.date(), r, float(a), int(d)) for (w, r), (a, d) in weekly.iterrows()]
     monthly = rows.groupby([rows["date"].dt.year, rows["date"].dt.month, "region", "product"])["amount"].sum()
     monthly_rows = [(int(y), int(m), r, p, float(a)) for (y, m, r, p), a in monthly.items()]
-    return shape_sales(weekly_rows, monthly_rows, 0.0), rows
+    period = (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    return shape_sales(weekly_rows, monthly_rows, 0.0, period=period, all_regions=OPTIONS.regions), rows
 
 
 def test_weekly_lines_sum_to_the_raw_total_per_region(raw):
@@ -85,7 +86,7 @@ def test_figures_are_valid_plotly_and_carry_the_annotation(raw):
     data, _ = _shaped(raw)
     trend = sales_trend_figure(data, "fr")
     go.Figure(trend)
-    assert [a["text"] for a in trend["layout"]["annotations"]] == ["Pic de Noël", "Pic de Noël"]
+    assert [a["text"] for a in trend["layout"]["annotations"]][:2] == ["Pic de Noël", "Pic de Noël"]
     animation = sales_animation_figure(data, "en")
     go.Figure(animation)
     assert [f["name"] for f in animation["frames"]] == ["2024", "2025"]
@@ -142,3 +143,59 @@ def test_default_filter_has_an_empty_query_and_others_round_trip():
 def test_forged_control_values_are_refused(regions, start):
     with pytest.raises(BadInput):
         filter_from_inputs(regions, list(OPTIONS.products), start, "2025-01-01", OPTIONS)
+
+
+def test_the_christmas_peak_points_at_a_december_of_the_period_shown(raw):
+    """01/01/2025 → 31/12/2025: the week of Monday 30 December 2024 holds only January days here;
+    the peak is December 2025's, not the January dip."""
+    data, rows = _shaped(raw, start="2025-01-01", end="2025-12-31")
+    assert len(data.peaks) == 1
+    week, _region, amount = data.peaks[0]
+    assert week.startswith("2025-12")
+    december = rows[rows["date"].dt.month == 12]
+    monday = december["date"] - pd.to_timedelta(december["date"].dt.day_of_week, unit="D")
+    assert amount == pytest.approx(december.groupby([monday, "region"])["amount"].sum().max(), abs=0.01)
+    trend = sales_trend_figure(data, "fr")
+    assert [a["x"] for a in trend["layout"]["annotations"] if a["text"] == "Pic de Noël"] == [week]
+
+
+def test_no_christmas_peak_without_a_december(raw):
+    data, _rows = _shaped(raw, start="2025-02-01", end="2025-10-31")
+    assert data.peaks == []
+    assert not [
+        a for a in sales_trend_figure(data, "fr")["layout"]["annotations"] if a["text"] == "Pic de Noël"
+    ]
+
+
+def test_a_partial_last_week_is_dotted_not_a_drop(raw):
+    """The period ends on Wednesday 31 December 2025: that week holds 3 days. It is left out of
+    the solid line, joined to it by a dotted segment, and its marker says so."""
+    data, _rows = _shaped(raw)
+    trend = sales_trend_figure(data, "fr")
+    for region in OPTIONS.regions:
+        solid = next(t for t in trend["data"] if t["meta"] == "weeks" and t["name"] == region)
+        dotted = next(t for t in trend["data"] if t["meta"] == "partial-line" and t["name"] == region)
+        marker = next(t for t in trend["data"] if t["meta"] == "partial" and t["name"] == region)
+        assert solid["x"][-1] == "2025-12-22" and "2025-12-29" not in solid["x"]
+        assert dotted["line"]["dash"] == "dot" and dotted["x"][:2] == ["2025-12-22", "2025-12-29"]
+        assert marker["x"] == ["2025-12-29"] and marker["customdata"] == ["semaine incomplète : 3 jours"]
+    assert any("pointillés" in a["text"] for a in trend["layout"]["annotations"])
+
+
+def test_a_region_keeps_its_colour_whatever_is_selected(raw):
+    everyone, _ = _shaped(raw)
+    nord, _ = _shaped(raw, regions=["Nord"])
+    for build in (sales_trend_figure, monthly_stacked_figure):
+        colours: dict = {}
+        for trace in build(everyone, "fr")["data"]:  # a region's first trace: its line or its bars
+            colours.setdefault(trace["name"], trace.get("line", trace.get("marker", {})).get("color"))
+        alone = next(t for t in build(nord, "fr")["data"] if t["name"] == "Nord")
+        assert alone.get("line", alone.get("marker", {})).get("color") == colours["Nord"]
+
+
+def test_the_stacked_legend_reads_like_the_stack(raw):
+    data, _ = _shaped(raw)
+    figure = monthly_stacked_figure(data, "fr")
+    assert figure["layout"]["legend"]["traceorder"] == "reversed"
+    rendered = go.Figure(figure)  # valid plotly
+    assert rendered.layout.barmode == "stack"

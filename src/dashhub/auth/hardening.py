@@ -9,6 +9,7 @@ import os
 from dash import Dash
 from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, request
+from flask_compress import Compress
 from flask_talisman import Talisman
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -111,6 +112,46 @@ def configure_server(server: Flask, settings: Settings) -> None:
             return jsonify(error="malformed callback request"), 400
         log.exception("unexpected error on %s", request.path)
         return jsonify(error="internal error; the administrators have been told"), 500
+
+
+# Compressed: the script bundles, styles and callback answers (JSON), which make up nearly all of a
+# first visit. Not HTML: its pages carry a CSRF token beside text a link can choose (the login
+# page's `next`), the pattern compression-length attacks (BREACH) need; they are a few KB.
+COMPRESSED_TYPES = [
+    "application/javascript",
+    "text/javascript",
+    "text/css",
+    "application/json",
+    "image/svg+xml",
+]
+
+
+def install_compression(server: Flask) -> None:
+    """gzip or Brotli (Flask-Compress) on every host, with or without nginx in front."""
+    server.config.update(
+        COMPRESS_MIMETYPES=COMPRESSED_TYPES,
+        COMPRESS_MIN_SIZE=1024,
+        # files sent from disk (the assets) are compressed too; CSV exports are text/csv, not in
+        # the list: they stream row by row, uncompressed
+        COMPRESS_STREAMS=True,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_BR_LEVEL=4,
+        COMPRESS_LEVEL=6,
+        # compressed on each request: bundles are fingerprinted and cached by browsers for a year
+        COMPRESS_CACHE_BACKEND=None,
+    )
+    Compress(server)
+
+    @server.after_request
+    def cache_fingerprinted_assets(response: Response) -> Response:
+        """Dash links the assets with their modification time (`?m=…`): such a link never
+        changes content, so browsers keep it a year (nginx does the same in compose). The same
+        file without it (the login page's links) is revalidated."""
+        if "/assets/" in request.path and request.args.get("m") and response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        elif "/_dash-component-suites/" in request.path and "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-cache"  # not fingerprinted (plotly.js): ETag, 304
+        return response
 
 
 def _wants_html() -> bool:

@@ -68,6 +68,10 @@ class HrData:
     by_department: list[tuple[str, float, float | None, int]]  # name, mean, CI half-width, n
     heatmap: list[list[float | None]]  # [age band][experience band] mean satisfaction
     heatmap_counts: list[list[int]]
+    all_departments: tuple[str, ...] = ()  # every department (a department's colour never changes)
+    min_cell_count: int = 1  # heatmap cells of fewer employees are left empty
+    selected_department: str | None = None  # the bar clicked (the others are drawn dimmed)
+    selected_cell: tuple[int, int] | None = None  # the heatmap cell clicked (age band, experience band)
 
 
 # --- filter state: URL ⇄ HrFilter ---
@@ -86,6 +90,20 @@ def filter_from_query(query: dict[str, list[str]], options: HrOptions) -> HrFilt
         _range_from_text(query.get("experience"), options.experience),
         _range_from_text(query.get("age"), options.age),
     )
+
+
+def selection_to_store(selection: Selection) -> dict:
+    """The cross-filter as the page's store (and the address's `sel`) keeps it."""
+    data: dict = {}
+    if selection.department is not None:
+        data["department"] = selection.department
+    if selection.cell is not None:
+        data["cell"] = list(selection.cell)
+    if selection.box is not None:
+        data["box"] = list(selection.box)
+    if selection.lasso is not None:
+        data["lasso"] = [list(point) for point in selection.lasso]
+    return data
 
 
 def query_for(flt: HrFilter, options: HrOptions) -> str:

@@ -85,6 +85,7 @@ class SalesData:
     monthly: dict[str, Series]  # region → months (YYYY-MM-01) and sums
     totals: Series  # month → sum over the regions shown
     kpis: SalesKpis
+    all_regions: tuple[str, ...] = ()  # every region (a region's colour never depends on the filter)
 
     @property
     def empty(self) -> bool:

@@ -30,7 +30,8 @@ def _t(locale: str):
 
 
 def _colours(data: HrData) -> dict[str, str]:
-    return colour_map(list(data.departments))
+    """One colour per department, whatever the filter keeps."""
+    return colour_map(data.all_departments or list(data.departments))
 
 
 def _empty(title: str, locale: str) -> Figure:
@@ -209,17 +210,21 @@ def performance_by_department(data: HrData, locale: str) -> Figure:
             [row[3], f"± {row[2]:.2f}" if row[2] is not None else t("not enough employees")]
             for row in data.by_department
         ],
-        "marker": {"color": [colours[name] for name in names]},
+        # a department clicked (the cross-filter) stands out; the others stay, dimmed
+        "marker": {
+            "color": [colours[name] for name in names],
+            "opacity": [1.0 if data.selected_department in (None, name) else 0.3 for name in names],
+        },
         "hovertemplate": f"<b>%{{x}}</b><br>{words['Mean performance']}: %{{y:.1f}} (%{{customdata[1]}})<br>"
         f"n = %{{customdata[0]}}<extra></extra>",
         "showlegend": False,
     }
-    lowest = min(row[1] - (row[2] or 0) for row in data.by_department)
+    # Bars start at zero: a length is read as a quantity (75.8 must not look twice 72.2).
     layout = base_layout(
         title,
         locale,
         xaxis={"title": {"text": t("Department")}},
-        yaxis={"title": {"text": t("Mean performance (/100)")}, "range": [max(0, lowest - 5), None]},
+        yaxis={"title": {"text": t("Mean performance (/100)")}, "range": [0, 100]},
     )
     return {"data": [trace], "layout": layout}
 
@@ -237,11 +242,18 @@ def satisfaction_heatmap(data: HrData, locale: str) -> Figure:
         "y": list(AGE_LABELS),
         "z": data.heatmap,
         "customdata": data.heatmap_counts,
-        # red below the seed's average satisfaction (7/10), green above
+        # orange below the seed's average satisfaction (7/10), purple above: a diverging scale
+        # that stays readable with red-green colour blindness (ColorBrewer PuOr)
         "zmin": 4,
         "zmax": 10,
         "zmid": 7,
-        "colorscale": [[0, "#d73027"], [0.5, "#fee08b"], [1, "#1a9850"]],
+        "colorscale": [
+            [0, "#b35806"],
+            [0.25, "#f1a340"],
+            [0.5, "#f7f7f7"],
+            [0.75, "#998ec3"],
+            [1, "#542788"],
+        ],
         "xgap": 2,
         "ygap": 2,
         "colorbar": {"title": {"text": "/10"}, "thickness": 12},
@@ -249,11 +261,51 @@ def satisfaction_heatmap(data: HrData, locale: str) -> Figure:
         "hovertemplate": f"{words['Age']}: %{{y}} · {words['Experience']}: %{{x}}<br>"
         f"{words['Mean satisfaction']}: %{{z:.2f}}/10<br>n = %{{customdata}}<extra></extra>",
     }
+    hidden = sum(
+        1
+        for row, counts in zip(data.heatmap, data.heatmap_counts, strict=True)
+        for mean, count in zip(row, counts, strict=True)
+        if mean is None and count > 0
+    )
+    notes = []
+    if hidden:
+        notes.append(
+            {
+                "text": t("{cells} cells of fewer than {count} employees are left blank").format(
+                    cells=hidden, count=data.min_cell_count
+                ),
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": 1,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#5c636a"},
+            }
+        )
+    outline = []
+    if data.selected_cell is not None:  # the clicked cell, outlined; the others stay in view
+        age, experience = data.selected_cell
+        outline.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": experience - 0.5,
+                "x1": experience + 0.5,
+                "y0": age - 0.5,
+                "y1": age + 0.5,
+                "line": {"color": "#212529", "width": 3},
+            }
+        )
     layout = base_layout(
         title,
         locale,
         showlegend=False,
         xaxis={"title": {"text": t("Experience (years)")}, "type": "category"},
         yaxis={"title": {"text": t("Age band")}, "type": "category"},
+        annotations=notes,
+        shapes=outline,
     )
     return {"data": [trace], "layout": layout}

@@ -19,28 +19,74 @@ def _t(locale: str):
 
 
 def sales_trend_figure(data: SalesData, locale: str) -> Figure:
-    """One line per region over the weeks, with « Pic de Noël » on each December peak."""
+    """One line per region over the weeks, with « Pic de Noël » on each December peak of the period.
+
+    A week the period shows only in part (at its ends) would look like a drop: it is drawn dotted,
+    with an open marker, and its tooltip says how many days it holds."""
     t = _t(locale)
     title = t("Sales by region over time")
     if data.empty:
         return empty_figure(title, t("No sales match these filters."), locale)
-    colours = colour_map(list(data.weekly))
+    colours = colour_map(data.all_regions or list(data.weekly))
     partial = t("partial week: {days} days")
-    traces = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": region,
-            "x": series.x,
-            "y": series.y,
-            "customdata": [
-                "" if days == "7" else f" ({partial.format(days=days)})" for days in series.labels
-            ],
-            "line": {"color": colours[region], "width": 2},
-            "hovertemplate": f"{region}: %{{y:,.0f}} €%{{customdata}}<extra></extra>",
-        }
-        for region, series in data.weekly.items()
-    ]
+    traces: list[dict] = []
+    any_partial = False
+    for region, series in data.weekly.items():
+        full = [i for i, days in enumerate(series.labels) if days == "7"]
+        edges = [i for i, days in enumerate(series.labels) if days != "7"]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": region,
+                "legendgroup": region,
+                "meta": "weeks",  # (full weeks; with the "partial" markers, every week once)
+                "x": [series.x[i] for i in full],
+                "y": [series.y[i] for i in full],
+                "line": {"color": colours[region], "width": 2},
+                "hovertemplate": f"{region}: %{{y:,.0f}} €<extra></extra>",
+            }
+        )
+        if not edges:
+            continue
+        any_partial = True
+        dotted_x: list = []
+        dotted_y: list = []
+        for i in edges:  # each partial week joined to its full neighbour
+            neighbour = i + 1 if i == 0 else i - 1
+            if 0 <= neighbour < len(series.x) and neighbour in full:
+                pair = sorted((neighbour, i))
+                dotted_x += [series.x[j] for j in pair] + [None]
+                dotted_y += [series.y[j] for j in pair] + [None]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": region,
+                "legendgroup": region,
+                "meta": "partial-line",
+                "showlegend": False,
+                "x": dotted_x,
+                "y": dotted_y,
+                "line": {"color": colours[region], "width": 2, "dash": "dot"},
+                "hoverinfo": "skip",
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": region,
+                "legendgroup": region,
+                "meta": "partial",
+                "showlegend": False,
+                "x": [series.x[i] for i in edges],
+                "y": [series.y[i] for i in edges],
+                "customdata": [partial.format(days=series.labels[i]) for i in edges],
+                "marker": {"color": "#ffffff", "size": 7, "line": {"color": colours[region], "width": 2}},
+                "hovertemplate": f"{region}: %{{y:,.0f}} € (%{{customdata}})<extra></extra>",
+            }
+        )
     annotations = [
         {
             "x": week,
@@ -55,6 +101,20 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
         }
         for week, region, amount in data.peaks
     ]
+    if any_partial:
+        annotations.append(
+            {
+                "text": t("dotted: a week the period shows only in part"),
+                "xref": "paper",
+                "yref": "paper",
+                "x": 1,
+                "y": 1,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#5c636a"},
+            }
+        )
     layout = base_layout(
         title,
         locale,
@@ -75,7 +135,7 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
         return empty_figure(title, t("No sales match these filters."), locale)
     regions = sorted({region for by_region in data.points.values() for region in by_region})
     years = sorted(data.points)
-    colours = colour_map(regions)
+    colours = colour_map(data.all_regions or regions)
     hover = (
         "<b>%{customdata[1]}</b> · %{customdata[0]}<br>"
         f"{words['Year']}: %{{customdata[2]}}<br>"
@@ -185,7 +245,7 @@ def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
     title = t("Monthly sales by region")
     if data.empty:
         return empty_figure(title, t("No sales match these filters."), locale)
-    colours = colour_map(list(data.monthly))
+    colours = colour_map(data.all_regions or list(data.monthly))
     traces: list[dict] = [
         {
             "type": "bar",
@@ -214,6 +274,15 @@ def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
         locale,
         barmode="stack",
         hovermode="x unified",
+        # the legend reads like the stack: its first entry is the top segment
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "xanchor": "left",
+            "x": 0,
+            "traceorder": "reversed",
+        },
         xaxis={"title": {"text": t("Month")}, "tickformat": "%b %Y", "hoverformat": "%B %Y"},
         yaxis={"title": {"text": t("Sales (€)")}, "rangemode": "tozero"},
     )

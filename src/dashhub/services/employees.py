@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -53,8 +54,9 @@ class Columns:
 
 
 class EmployeesService:
-    def __init__(self, engine: Engine, cache: QueryCache) -> None:
+    def __init__(self, engine: Engine, cache: QueryCache, min_cell_count: int = 1) -> None:
         self._engine = engine
+        self._min_cell_count = min_cell_count
         self._cache = cache
         self._columns: tuple[int, Columns] | None = None
         self._lock = threading.Lock()
@@ -84,8 +86,9 @@ class EmployeesService:
         return self._cache.get_or_compute(key, lambda: options_of(self.columns()))
 
     def dashboard(self, flt: HrFilter) -> HrData:
-        key = QueryCache.key("employees", self.version(), "dashboard", _args(flt), SCOPE)
-        return self._cache.get_or_compute(key, lambda: shape_hr(self.columns(), flt))
+        args = (*_args(flt), self._min_cell_count)
+        key = QueryCache.key("employees", self.version(), "dashboard", args, SCOPE)
+        return self._cache.get_or_compute(key, lambda: shape_hr(self.columns(), flt, self._min_cell_count))
 
     def rows(
         self, flt: HrFilter, start: int, end: int, sort: list[tuple[str, bool]]
@@ -223,7 +226,9 @@ def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def shape_hr(cols: Columns, flt: HrFilter) -> HrData:
+def shape_hr(cols: Columns, flt: HrFilter, min_cell_count: int = 1) -> HrData:
+    """What the RH page draws for flt; heatmap cells of fewer than min_cell_count employees are
+    left empty (their counts kept, for the tooltip and the note)."""
     mask = mask_of(cols, flt)
     n = int(mask.sum())
     dept = cols.department[mask]
@@ -237,7 +242,16 @@ def shape_hr(cols: Columns, flt: HrFilter) -> HrData:
     bins = np.clip(np.searchsorted(edges, salary, side="right") - 1, 0, nb - 1)
     counts = np.bincount(dept * nb + bins, minlength=nd * nb).reshape(nd, nb)
     salary_counts = {names[c]: counts[c].tolist() for c in range(nd) if names[c] in present}
-    heat_means, heat_counts = _heatmap(cols, mask)
+    # The department bars and the heatmap show every department and cell of the filter, the
+    # clicked one highlighted (the others dimmed), not only the one clicked.
+    sel = flt.selection
+    bars_mask = (
+        mask
+        if sel.department is None
+        else mask_of(cols, replace(flt, selection=replace(sel, department=None)))
+    )
+    heat_mask = mask if sel.cell is None else mask_of(cols, replace(flt, selection=replace(sel, cell=None)))
+    heat_means, heat_counts = _heatmap(cols, heat_mask, min_cell_count)
 
     return HrData(
         count=n,
@@ -251,9 +265,13 @@ def shape_hr(cols: Columns, flt: HrFilter) -> HrData:
         points=_points(cols, mask) if n <= MAX_POINTS else {},
         density=_density(perf, salary) if n > MAX_POINTS else None,
         trends=_trends(dept, perf, salary, names),
-        by_department=_by_department(dept, perf, names),
+        by_department=_by_department(cols.department[bars_mask], cols.performance[bars_mask], names),
         heatmap=heat_means,
         heatmap_counts=heat_counts,
+        all_departments=names,
+        min_cell_count=min_cell_count,
+        selected_department=sel.department,
+        selected_cell=sel.cell,
     )
 
 
@@ -341,13 +359,18 @@ def _by_department(dept, perf, names) -> list[tuple[str, float, float | None, in
     return sorted(out, key=lambda row: row[1], reverse=True)
 
 
-def _heatmap(cols: Columns, mask: np.ndarray) -> tuple[list[list[float | None]], list[list[int]]]:
+def _heatmap(
+    cols: Columns, mask: np.ndarray, min_count: int = 1
+) -> tuple[list[list[float | None]], list[list[int]]]:
     na, ne = len(AGE_LABELS), len(EXP_LABELS)
     cell = cols.age_band[mask] * ne + cols.exp_band[mask]
     counts = np.bincount(cell, minlength=na * ne).reshape(na, ne)
     sums = np.bincount(cell, cols.satisfaction[mask], na * ne).reshape(na, ne)
     means = [
-        [round(float(sums[a, e] / counts[a, e]), 2) if counts[a, e] else None for e in range(ne)]
+        [
+            round(float(sums[a, e] / counts[a, e]), 2) if counts[a, e] >= max(min_count, 1) else None
+            for e in range(ne)
+        ]
         for a in range(na)
     ]
     return means, counts.tolist()

@@ -52,10 +52,16 @@ class SalesService:
 
     def _dashboard(self, flt: SalesFilter) -> SalesData:
         previous = flt.previous_period()
+        options = self.options()
         return shape_sales(
             self.weekly_by_region(flt),
             self.monthly_detail(flt),
             self.total(previous) if previous is not None else 0.0,
+            period=(
+                max(flt.start, options.first_day or flt.start),
+                min(flt.end, options.last_day or flt.end),
+            ),
+            all_regions=options.regions,
         )
 
     def weekly_by_region(self, flt: SalesFilter) -> list[tuple[dt.date, str, float, int]]:
@@ -141,24 +147,52 @@ WeeklyRow = tuple[dt.date, str, float, int]
 MonthlyRow = tuple[int, int, str, str, float]
 
 
-def shape_sales(weekly: list[WeeklyRow], monthly: list[MonthlyRow], previous_total: float) -> SalesData:
+def shape_sales(
+    weekly: list[WeeklyRow],
+    monthly: list[MonthlyRow],
+    previous_total: float,
+    period: tuple[dt.date, dt.date] | None = None,
+    all_regions: tuple[str, ...] = (),
+) -> SalesData:
+    """What the page draws. period: the days shown (the filter within the data), which decides
+    the partial weeks at its ends and the Decembers it holds; all_regions: every region, so that
+    a region keeps its colour whatever is selected."""
+    if period is None:  # the weeks' own span
+        days = [row[0] for row in weekly]
+        period = (min(days), max(days) + dt.timedelta(days=6)) if days else (dt.date.min, dt.date.min)
     return SalesData(
-        weekly=_weekly_series(weekly),
-        peaks=christmas_peaks(weekly),
+        weekly=_weekly_series(weekly, period),
+        peaks=christmas_peaks(weekly, period),
         points=_points_by_year(monthly),
         monthly=_monthly_by_region(monthly),
         totals=_monthly_totals(monthly),
         kpis=sales_kpis(monthly, previous_total),
+        all_regions=all_regions,
     )
 
 
-def christmas_peaks(weekly: list[WeeklyRow]) -> list[tuple[str, str, float]]:
-    """For each December in the data: (week, region, amount) of its highest weekly point."""
+def days_shown(week: dt.date, period: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date] | None:
+    """The days of the week starting on Monday week that fall in period (None: none do)."""
+    first, last = max(week, period[0]), min(week + dt.timedelta(days=6), period[1])
+    return (first, last) if first <= last else None
+
+
+def christmas_peaks(weekly: list[WeeklyRow], period: tuple[dt.date, dt.date]) -> list[tuple[str, str, float]]:
+    """For each December the period shows: (week, region, amount) of its highest weekly point.
+
+    A week belongs to a December when one of its days shown is in that December: the week of
+    Monday 30 December 2024 holds only January days when the period starts on 1 January 2025, and
+    then belongs to no December (it used to point « Pic de Noël » at the January dip)."""
     best: dict[int, WeeklyRow] = {}
     for row in weekly:
         week, _region, amount, _days = row
-        if week.month == 12 and (week.year not in best or amount > best[week.year][2]):
-            best[week.year] = row
+        shown = days_shown(week, period)
+        if shown is None:
+            continue
+        first, last = shown
+        december = first.year if first.month == 12 else (last.year if last.month == 12 else None)
+        if december is not None and (december not in best or amount > best[december][2]):
+            best[december] = row
     return [(w.isoformat(), r, round(a, 2)) for w, r, a, _ in (best[y] for y in sorted(best))]
 
 
@@ -182,13 +216,16 @@ def sales_kpis(monthly: list[MonthlyRow], previous: float) -> SalesKpis:
     )
 
 
-def _weekly_series(weekly: list[WeeklyRow]) -> dict[str, Series]:
+def _weekly_series(weekly: list[WeeklyRow], period: tuple[dt.date, dt.date]) -> dict[str, Series]:
+    """Per region, the weeks with their sums; each label is how many of the week's days the period
+    shows (under 7 at its ends: a partial week, drawn as such, not as a drop)."""
     series: dict[str, Series] = {}
-    for week, region, amount, days in weekly:
+    for week, region, amount, _days in weekly:
         target = series.setdefault(region, Series([], [], []))
+        shown = days_shown(week, period)
         target.x.append(week.isoformat())
         target.y.append(round(amount, 2))
-        target.labels.append(str(days))
+        target.labels.append(str((shown[1] - shown[0]).days + 1 if shown else 0))
     return dict(sorted(series.items()))
 
 
