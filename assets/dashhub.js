@@ -50,6 +50,25 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return view.search;
     },
 
+    // The tab's title and the navbar name the page shown: « Ventes · dashhub », the Ventes link
+    // marked as the current page (aria-current, for screen readers too).
+    markPage: function (route) {
+      const pathname = route && typeof route.pathname === "string" ? route.pathname : "/";
+      let title = "dashhub";
+      document.querySelectorAll("#navbar-collapse a.nav-link").forEach(function (link) {
+        const here = new URL(link.href, window.location.href).pathname === pathname;
+        link.classList.toggle("active", here);
+        if (here) {
+          link.setAttribute("aria-current", "page");
+          title = (link.getAttribute("title") || link.textContent) + " · dashhub";
+        } else {
+          link.removeAttribute("aria-current");
+        }
+      });
+      document.title = title;
+      return pathname;
+    },
+
     // The employee table pages from the server (infinite row model): when the filters or the
     // chart selection change, drop its cached pages so that it asks again.
     refreshGrid: function (query, gridId) {

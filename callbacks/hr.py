@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path, html
 from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
@@ -29,7 +29,7 @@ from dashhub.figures import hr as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.layouts import hr as view
-from dashhub.layouts.common import view_state
+from dashhub.layouts.common import unknown_values_notice, view_state
 from dashhub.layouts.hr import IDS
 from dashhub.services.employees import EmployeesService
 from dashhub.validation import BadInput, choices
@@ -244,7 +244,12 @@ def page(services: Services, search: str) -> object:
         flt = filter_from_export_query(services, search)  # the chart selection (sel) included
     except BadInput:  # a pasted address with a broken selection: the filters without it
         flt = filter_from_query(parse_search(search), options)
-    return view.layout(options, flt, current_locale(), export_ticket(services, "hr"))
+    drawn = view.layout(options, flt, current_locale(), export_ticket(services, "hr"))
+    asked = parse_search(search).get("department", [])
+    notice = unknown_values_notice(
+        {_("department"): [d for d in asked if d not in options.departments and d != "-"]}
+    )
+    return html.Div([notice, drawn]) if notice is not None else drawn
 
 
 def register(app: Dash, services: Services) -> None:

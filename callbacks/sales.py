@@ -15,7 +15,7 @@ from dashhub.figures import sales as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
 from dashhub.i18n import gettext as _
 from dashhub.layouts import sales as view
-from dashhub.layouts.common import as_json, view_state
+from dashhub.layouts.common import as_json, unknown_values_notice, view_state
 from dashhub.layouts.sales import IDS
 from dashhub.services.sales import SalesService
 from dashhub.validation import choices, iso_date
@@ -39,8 +39,15 @@ def filter_from_inputs(regions, products, start, end, options: SalesOptions) -> 
 
 def page(services: Services, search: str) -> object:
     options = services.sales.options()
-    flt = filter_from_query(parse_search(search), options)
-    return view.layout(options, flt, current_locale(), export_ticket(services, "sales"))
+    query = parse_search(search)
+    flt = filter_from_query(query, options)
+    drawn = view.layout(options, flt, current_locale(), export_ticket(services, "sales"))
+    unknown = {
+        _("region"): [v for v in query.get("region", []) if v not in options.regions and v != "-"],
+        _("product"): [v for v in query.get("product", []) if v not in options.products and v != "-"],
+    }
+    notice = unknown_values_notice(unknown)
+    return html.Div([notice, drawn]) if notice is not None else drawn
 
 
 def kpi_texts(k: SalesKpis) -> tuple[str, str | dict, str, str]:

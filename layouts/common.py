@@ -146,6 +146,26 @@ def chart_card(
     )
 
 
+def unknown_values_notice(unknown: dict[str, list[str]]) -> dbc.Alert | None:
+    """Say which values of the address the data does not have (they were left out), instead of
+    an empty view without a word. unknown: the filter's label → the values not found."""
+    named = [f"{label} « {value} »" for label, values in unknown.items() for value in values[:5]]
+    if not named:
+        return None
+    return dbc.Alert(
+        [
+            html.I(className="bi bi-exclamation-triangle me-2"),
+            _("The address names values these data do not have: {values}. They were left out.").format(
+                values=", ".join(named)
+            ),
+        ],
+        color="warning",
+        className="py-2 mb-3",
+        id="unknown-values",
+        dismissable=True,
+    )
+
+
 def no_data_page(title: str, heading: str, body: str) -> html.Div:
     """A dashboard whose table is empty: its title and what to do about it."""
     return html.Div([html.H1(title, className="h3 mb-3"), empty_state(heading, body)])

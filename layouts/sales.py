@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashhub.domain.sales import SalesFilter, SalesOptions
+from dashhub.i18n import fmt_date
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     ExportIds,
@@ -27,6 +28,7 @@ class IDS:
     DATES = "sales-dates"
     RESET = "sales-reset"
     KPI_TOTAL = "sales-kpi-total"
+    DATA_AS_OF = "sales-data-as-of"
     KPI_GROWTH = "sales-kpi-growth"
     KPI_REGION = "sales-kpi-region"
     KPI_MONTH = "sales-kpi-month"
@@ -54,7 +56,14 @@ def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: 
                 [
                     html.H1(_("Sales – interactive charts"), className="h3 mb-1"),
                     html.P(
-                        _("Sales by region, month and year. Every chart and figure follows the filters."),
+                        [
+                            _("Sales by region, month and year. Every chart and figure follows the filters."),
+                            html.Span(
+                                " " + _("Data up to {day}.").format(day=fmt_date(options.last_day, locale)),
+                                id=IDS.DATA_AS_OF,
+                                className="text-nowrap",
+                            ),
+                        ],
                         className="text-secondary mb-3",
                     ),
                 ]
@@ -122,6 +131,8 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
                             max_date_allowed=options.last_day.isoformat(),
                             display_format="DD/MM/YYYY" if locale == "fr" else "YYYY-MM-DD",
                             first_day_of_week=1,
+                            start_date_placeholder_text=_("Start date"),
+                            end_date_placeholder_text=_("End date"),
                         ),
                     ),
                 ],

@@ -35,7 +35,7 @@ from dashhub.layouts.common import view_state_id
 from dashhub.logs import configure_logging, install_request_ids
 from dashhub.migrations import check_schema
 from dashhub.registry import DASHBOARDS, find
-from dashhub.shell import PAGE_CONTENT, ROUTE, app_layout, forbidden, home, not_found
+from dashhub.shell import PAGE_CONTENT, PAGE_MARK, ROUTE, app_layout, forbidden, home, not_found
 from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server = Flask("dashhub")
     install_request_ids(server)
     configure_server(server, settings)
-    install_compression(server)
+    install_compression(server, settings.server.url_prefix.rstrip("/"))
     server.config["DASHHUB_DEFAULT_LOCALE"] = settings.i18n.default_locale
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.build(server, settings)
@@ -120,6 +120,11 @@ def _register_router(app: Dash, services: Services) -> None:
         Input("url", "search"),
         State(ROUTE, "data"),
         views,
+    )
+    clientside(
+        ClientsideFunction(namespace="dashhub", function_name="markPage"),
+        Output(PAGE_MARK, "data"),
+        Input(ROUTE, "data"),
     )
     clientside(
         ClientsideFunction(namespace="dashhub", function_name="syncAddress"),

@@ -120,6 +120,11 @@ def fmt_month(year: int, month: int, locale: str | None = None) -> str:
     return _babel_format_date(dt.date(year, month, 1), "MMMM y", locale=locale or current_locale())
 
 
+def fmt_date(day: dt.date, locale: str | None = None) -> str:
+    """A day as people of locale write it: « 31 décembre 2025 », « December 31, 2025 »."""
+    return _babel_format_date(day, "long", locale=locale or current_locale())
+
+
 def month_abbreviations(locale: str | None = None) -> list[str]:
     names = Locale.parse(locale or current_locale()).months["format"]["abbreviated"]
     return [names[m] for m in range(1, 13)]

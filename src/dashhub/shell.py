@@ -16,12 +16,16 @@ PAGE_CONTENT = "page-content"
 ROUTE = "route"  # {pathname, search}: the address the page content was drawn for
 
 
+PAGE_MARK = "page-mark"  # written by markPage (assets/dashhub.js): the page the tab and navbar name
+
+
 def app_layout(dashboards: list[Dashboard]) -> html.Div:
     """The whole page, drawn per request: the user's language and the dashboards they may open."""
     return html.Div(
         [
             dcc.Location(id="url", refresh=False),
             dcc.Store(id=ROUTE),
+            dcc.Store(id=PAGE_MARK),
             navbar(dashboards),
             dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3"), fluid="xxl", className="flex-grow-1"),
             footer(),
@@ -55,6 +59,8 @@ def navbar(dashboards: list[Dashboard]) -> dbc.Navbar:
                 [html.I(className=f"bi bi-{d.icon} me-1"), _(d.title)],
                 href=get_relative_path(d.path),
                 className="nav-link",
+                # read by assets/dashhub.js (markPage): the tab's title on this dashboard
+                title=_(d.title),
             )
         )
         for d in dashboards

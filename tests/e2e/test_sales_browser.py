@@ -105,3 +105,15 @@ def test_sales_fits_small_and_large_screens(page):
     assert overflow <= 1
     width = page.viewport_size["width"]
     page.screenshot(path=f"test-artifacts/sales-{width}.png", full_page=True)
+
+
+def test_the_tab_and_the_navbar_name_the_page(page):
+    _open_sales(page)
+    expect(page).to_have_title("Ventes · dashhub")
+    current = page.locator("#navbar-collapse a.nav-link[aria-current=page]")
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text("Ventes")
+    page.goto(page.base_url + "/")
+    page.locator(".dashboard-card").first.wait_for()
+    expect(page).to_have_title("dashhub")
+    expect(page.locator("#navbar-collapse a.nav-link[aria-current=page]")).to_have_count(0)

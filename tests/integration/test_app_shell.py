@@ -213,3 +213,31 @@ def test_ready_is_503_when_no_celery_worker_answers(tmp_path, demo_url):
     response = create_app(settings).server.test_client().get("/ready")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "ok", "cache": "ok", "worker": "down"}
+
+
+def test_browsers_get_compressed_bundles_and_long_lived_assets(client):
+    """Compressed on the embedded default too (no nginx): scripts, styles, callbacks; not HTML
+    (BREACH) nor the programs' API."""
+    import re
+
+    page = client.get("/sales", headers={"Accept": "text/html", "Accept-Encoding": "gzip, br"})
+    assert "Content-Encoding" not in page.headers
+    html = page.get_data(as_text=True)
+    bundle = next(src for src in re.findall(r'src="([^"]+)"', html) if "dash_renderer" in src)
+    script = client.get(bundle, headers={"Accept-Encoding": "gzip, br"})
+    assert script.headers["Content-Encoding"] == "br"
+    assert "max-age=31536000" in script.headers["Cache-Control"]
+    css = next(href for href in re.findall(r'href="([^"]+\.css\?m=[^"]+)"', html))
+    style = client.get(css, headers={"Accept-Encoding": "gzip, deflate"})  # (plain HTTP: no br)
+    assert style.headers["Content-Encoding"] == "deflate"
+    assert style.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plotly = client.get(
+        "/_dash-component-suites/plotly/package_data/plotly.min.js", headers={"Accept-Encoding": "br"}
+    )
+    assert plotly.headers["Cache-Control"] == "no-cache" and plotly.headers["ETag"]
+    again = client.get(
+        plotly.request.path, headers={"Accept-Encoding": "br", "If-None-Match": plotly.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    api = client.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip, br"})
+    assert "Content-Encoding" not in api.headers

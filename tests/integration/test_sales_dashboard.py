@@ -9,7 +9,7 @@ import pytest
 
 from dashhub.i18n import fmt_money, fmt_month
 from tests.conftest import raw_table
-from tests.support.dash_requests import page_body, post_sales, sales_outputs, view_search
+from tests.support.dash_requests import find_prop, page_body, post_sales, sales_outputs, view_search
 
 ALL_REGIONS = ["Est", "Nord", "Ouest", "Sud"]
 ALL_PRODUCTS = ["Produit A", "Produit B", "Produit C", "Produit D"]
@@ -128,3 +128,21 @@ def test_html_export_is_a_standalone_chart(client):
     assert "Pic de No" in html
     assert "plotly" in html.lower() and len(html) > 1_000_000  # plotly.js inlined: works offline
     assert client.get("/export/sales/nothing.html").status_code == 404
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_values_the_data_lacks_are_named_not_silently_dropped(client):
+    page = client.post("/_dash-update-component", json=page_body("/sales", "?region=Atlantis&region=Nord"))
+    text = json.dumps(page.get_json(), ensure_ascii=False)
+    assert "région « Atlantis »" in text and "ont été ignorées" in text
+    plain = client.post("/_dash-update-component", json=page_body("/sales", "?region=Nord"))
+    assert "unknown-values" not in plain.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_page_says_how_recent_the_data_are(app, client):
+    last = raw_table(app.server.extensions["dashhub"].settings.database_url, "sales")["date"].max()
+    page = client.post("/_dash-update-component", json=page_body("/sales")).get_json()
+    shown = find_prop(page, "sales-data-as-of", "children")
+    day = pd.Timestamp(last).date()
+    assert shown.strip() == f"Données jusqu’au {day.day} décembre {day.year}." and day.month == 12

@@ -126,7 +126,7 @@ COMPRESSED_TYPES = [
 ]
 
 
-def install_compression(server: Flask) -> None:
+def install_compression(server: Flask, prefix: str = "") -> None:
     """gzip or Brotli (Flask-Compress) on every host, with or without nginx in front."""
     server.config.update(
         COMPRESS_MIMETYPES=COMPRESSED_TYPES,
@@ -135,12 +135,22 @@ def install_compression(server: Flask) -> None:
         # the list: they stream row by row, uncompressed
         COMPRESS_STREAMS=True,
         COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "deflate"],  # files from disk (Flask-Compress: no gzip)
         COMPRESS_BR_LEVEL=4,
         COMPRESS_LEVEL=6,
         # compressed on each request: bundles are fingerprinted and cached by browsers for a year
         COMPRESS_CACHE_BACKEND=None,
+        COMPRESS_REGISTER=False,  # applied below, to what browsers load
     )
-    Compress(server)
+    compress = Compress(server)
+
+    @server.after_request
+    def compress_for_browsers(response: Response) -> Response:
+        """Pages' scripts, styles and callbacks; not the programs' routes (the prediction API,
+        /metrics), whose clients choose their own transport (nginx compresses them in compose)."""
+        if request.path.startswith(f"{prefix}/api/") or request.path == f"{prefix}/metrics":
+            return response
+        return compress.after_request(response)
 
     @server.after_request
     def cache_fingerprinted_assets(response: Response) -> Response:
