@@ -341,7 +341,14 @@ def summary_table(found: list[Reading]) -> dict:
                     html.Td(html.Strong(r.label)),
                     html.Td(r.shown),
                     html.Td(r.threshold),
-                    html.Td(dbc.Badge(f"{mark} {_(word)}", color=colour)),
+                    # dark text on the yellow badge: white on it is unreadable (contrast 1.6:1)
+                    html.Td(
+                        dbc.Badge(
+                            f"{mark} {_(word)}",
+                            color=colour,
+                            text_color="dark" if colour == "warning" else None,
+                        )
+                    ),
                     html.Td(r.meaning),
                 ],
                 **{"data-indicator": r.key, "data-status": r.status},

@@ -55,6 +55,12 @@ class ExportIds:
         self.count = f"{dashboard}-export-count"
         self.result = f"{dashboard}-export-result"
         self.ticket = f"{dashboard}-export-ticket"
+        self.dialect = f"{dashboard}-export-dialect"
+
+
+# CSV conventions offered: "standard" (comma, decimal point: programs, English spreadsheets) and
+# "excel-fr" (semicolon, decimal comma, UTF-8 with BOM: what a French spreadsheet opens as is).
+CSV_DIALECTS = ("standard", "excel-fr")
 
 
 def graph_config(filename: str, locale: str, selectable: bool = False) -> dict:
@@ -72,6 +78,11 @@ def graph_config(filename: str, locale: str, selectable: bool = False) -> dict:
         "plotlyServerURL": "",
         **plotly_locale(locale),
     }
+
+
+# While a chart updates, the previous one stays in view, dimmed, under the spinner (not replaced
+# by an empty box that makes the page jump).
+KEEP_CHART_DIMMED = {"visibility": "visible", "opacity": 0.45}
 
 
 def kpi_card(card_id: str, label: str, icon: str, xl: int = 3, xs: int = 12) -> dbc.Col:
@@ -107,6 +118,7 @@ def chart_card_plain(graph_id: str, filename: str, height: int = 420) -> dbc.Car
                 ),
                 type="circle",
                 delay_show=150,
+                overlay_style=KEEP_CHART_DIMMED,
             ),
             className="p-2",
         ),
@@ -128,6 +140,7 @@ def chart_card(
                         style={"height": f"{height}px"},
                     ),
                     type="circle",
+                    overlay_style=KEEP_CHART_DIMMED,
                     delay_show=150,
                 ),
                 className="p-2",
@@ -223,6 +236,8 @@ def range_slider(component_id: str, label: str, low: float, high: float, value) 
             marks=None,
             allowCross=False,
             tooltip={"placement": "bottom", "always_visible": True},
+            # the values show once, in the handles' tooltips: no unlabelled number boxes beside
+            allow_direct_input=False,
         ),
     ]
 
@@ -243,6 +258,22 @@ def filter_actions(reset_path: str, export: ExportIds) -> html.Div:
                 outline=True,
                 size="sm",
                 title=_("Export the filtered rows as CSV (runs in the background)"),
+            ),
+            html.Label(
+                [
+                    html.Span(_("CSV format"), className="visually-hidden"),
+                    dbc.Select(
+                        id=export.dialect,
+                        options=[
+                            {"label": _("CSV with commas"), "value": "standard"},
+                            {"label": _("CSV for French spreadsheets (;)"), "value": "excel-fr"},
+                        ],
+                        # a French user's spreadsheet expects semicolons and decimal commas
+                        value="excel-fr" if current_locale() == "fr" else "standard",
+                        size="sm",
+                    ),
+                ],
+                className="mb-0",
             ),
         ],
         className="d-flex gap-2 align-items-end h-100 pb-1 flex-wrap",

@@ -3,6 +3,7 @@ curves, importance, distributions, the decision boundary and the model registry.
 
 from __future__ import annotations
 
+import json
 import math
 
 import dash_ag_grid as dag
@@ -244,7 +245,9 @@ def _param_row(model: str, spec: ParamSpec, config: ExplorerConfig, locale: str)
     chosen = model == config.model
     params = config.param_dict if chosen else {}
     value = params.get(spec.name, spec.default)
-    children = [dbc.Label(_(PARAM_HELP[spec.name]), className="small mb-1")]
+    # the label names the control (Dash writes a dict id into the page as compact, sorted JSON)
+    control_id = json.dumps(param_id(model, spec.name), sort_keys=True, separators=(",", ":"))
+    children = [dbc.Label(_(PARAM_HELP[spec.name]), html_for=control_id, className="small mb-1")]
     word = "value"
     if spec.words:
         word = value if value in spec.words else "value"

@@ -23,11 +23,11 @@ from sqlalchemy.exc import OperationalError
 from dashhub.auth.callbacks import secure_callback
 from dashhub.background import job_session
 from dashhub.container import Services
-from dashhub.exports import safe_row
+from dashhub.exports import decimal_commas, safe_row
 from dashhub.i18n import current_locale, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.jobs import JobTicket, stop_on_sigterm
-from dashhub.layouts.common import ExportIds
+from dashhub.layouts.common import CSV_DIALECTS, ExportIds
 from dashhub.services.export_files import ExportFile, ExportFiles, ExportRefused
 from dashhub.validation import BadInput
 
@@ -63,12 +63,14 @@ def register_export(
     callback = secure_callback(app, dashboard)
     timeout = services.settings.jobs.timeout_seconds
 
-    def run_export(set_progress, _clicks, query_string, token):
+    def run_export(set_progress, _clicks, query_string, token, dialect):
         with job_session(services, token, dashboard) as session:
             if session.user is None:
                 return _alert(session.severity, session.refusal)
             user = session.user
             try:
+                if dialect not in CSV_DIALECTS:
+                    raise BadInput("dialect", "unknown CSV format")
                 with stop_on_sigterm():
                     export = _write_export(
                         services,
@@ -78,6 +80,7 @@ def register_export(
                         user.id,
                         set_progress,
                         time.monotonic() + timeout,
+                        dialect,
                     )
             except BadInput:
                 return _alert("warning", _("The filters in the address are not valid: reset them."))
@@ -122,6 +125,7 @@ def register_export(
         Input(ids.start, "n_clicks"),
         query,
         State(ids.ticket, "data"),
+        State(ids.dialect, "value"),
         background=True,
         prevent_initial_call=True,
         progress=[Output(ids.bar, "value"), Output(ids.count, "children")],
@@ -154,12 +158,15 @@ def _write_export(
     owner: int,
     set_progress,
     deadline: float,
+    dialect: str = "standard",
 ) -> ExportFile | None:
     files = services.exports
     files.remove_expired()
     export_id = files.claim(owner)  # (ExportRefused past the limits)
     try:
-        return _write_rows(files, export_id, dashboard, source, query_string, owner, set_progress, deadline)
+        return _write_rows(
+            files, export_id, dashboard, source, query_string, owner, set_progress, deadline, dialect
+        )
     finally:
         files.release(export_id)
 
@@ -173,18 +180,22 @@ def _write_rows(
     owner: int,
     set_progress,
     deadline: float,
+    dialect: str = "standard",
 ) -> ExportFile | None:
     total, rows = source.prepare(query_string)
+    french = dialect == "excel-fr"
     if total == 0:
         return None
     set_progress(_progress(0, total))  # the total at once, before the first row arrives
     written, reported = 0, time.monotonic()
     try:
-        with files.partial_path(export_id).open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
+        # French spreadsheets: semicolons, decimal commas, and a BOM so that they read UTF-8
+        encoding = "utf-8-sig" if french else "utf-8"
+        with files.partial_path(export_id).open("w", newline="", encoding=encoding) as out:
+            writer = csv.writer(out, delimiter=";" if french else ",")
             writer.writerow(source.header)
             for row in rows:
-                writer.writerow(safe_row(row))
+                writer.writerow(decimal_commas(safe_row(row)) if french else safe_row(row))
                 written += 1
                 if written % PROGRESS_EVERY_ROWS == 0:
                     now = time.monotonic()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 
 import plotly.io as pio
 from flask import Response, stream_with_context
@@ -53,6 +55,20 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence]) -> Iterator[str]:
 def safe_row(row: Sequence) -> list:
     """row with its text cells made safe from spreadsheet formulas."""
     return [safe_cell(value) if isinstance(value, str) else value for value in row]
+
+
+DECIMAL = re.compile(r"^-?\d+\.\d+$")
+
+
+def decimal_commas(row: list) -> list:
+    """Numbers with a decimal comma (« 1234,5 »), for French spreadsheets: floats, and the
+    decimal numbers the exports write as text (« 1234.50 »); other cells as they are."""
+    return [
+        str(value).replace(".", ",")
+        if isinstance(value, float | Decimal) or (isinstance(value, str) and DECIMAL.match(value))
+        else value
+        for value in row
+    ]
 
 
 def attachment(body, filename: str, mimetype: str) -> Response:

@@ -26,8 +26,15 @@ def app_layout(dashboards: list[Dashboard]) -> html.Div:
             dcc.Location(id="url", refresh=False),
             dcc.Store(id=ROUTE),
             dcc.Store(id=PAGE_MARK),
+            # the first stop of the keyboard: past the navbar to the page
+            html.A(
+                _("Skip to content"), href="#page-content", className="visually-hidden-focusable skip-link"
+            ),
             navbar(dashboards),
-            dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3"), fluid="xxl", className="flex-grow-1"),
+            html.Main(
+                dbc.Container(html.Div(id=PAGE_CONTENT, className="py-3", tabIndex="-1"), fluid="xxl"),
+                className="flex-grow-1",
+            ),
             footer(),
             request_messages(),
         ],

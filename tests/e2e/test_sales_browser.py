@@ -64,10 +64,13 @@ def test_csv_export_runs_in_the_background_and_downloads_the_filtered_rows(page,
     expect(page.locator("#sales-export-start")).to_be_enabled()
     with page.expect_download() as download_info:
         link.click()
-    text = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()
-    assert text[0] == "date,region,product,amount"
+    # a French user gets the French spreadsheet convention by default: ;, decimal commas, a BOM
+    raw = Path(download_info.value.path()).read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    text = raw.decode("utf-8-sig").splitlines()
+    assert text[0] == "date;region;product;amount"
     assert len(text) == 1 + 31 * 4
-    assert all(",Nord," in line for line in text[1:])
+    assert all(";Nord;" in line and "," in line.rsplit(";", 1)[1] for line in text[1:])
     # the job's handles went through the callback route's query string: no log kept them
     gunicorn_log, nginx_log = (path.read_text(encoding="utf-8") for path in live_stack.access_logs)
     assert "_dash-update-component" in gunicorn_log and "_dash-update-component" in nginx_log

@@ -260,3 +260,26 @@ def test_exports_are_bounded_per_user_and_a_killed_job_leaves_nothing(tmp_path, 
         assert "lignes exportées" in text_of(again), "the slot is free again"
     finally:
         app.server.extensions["dashhub"].engine.dispose()
+
+
+@SQLITE_ONLY
+def test_french_spreadsheet_csv_has_semicolons_decimal_commas_and_a_bom(app, client):
+    """The « CSV pour tableur français » choice: what French Excel opens as is; same rows."""
+    result = poll(client, begin(client, "sales", NORD_DECEMBER, page_ticket(client, "sales"), "excel-fr"))
+    body = client.get(download_href(result)).get_data()
+    assert body.startswith("\ufeff".encode())
+    text = body.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["date", "region", "product", "amount"]
+    raw = raw_sales(database_of(app))
+    expected = raw[(raw.region == "Nord") & (raw.date >= "2025-12-01") & (raw.date <= "2025-12-31")]
+    assert len(rows) - 1 == len(expected)
+    amounts = [float(r[3].replace(",", ".")) for r in rows[1:]]
+    assert sum(amounts) == pytest.approx(expected.amount.sum(), abs=0.01)
+    assert any("," in r[3] for r in rows[1:]) and not any("." in r[3] for r in rows[1:])
+
+
+@SQLITE_ONLY
+def test_an_unknown_csv_format_is_refused(client):
+    result = poll(client, begin(client, "sales", NORD_DECEMBER, page_ticket(client, "sales"), "xlsx; rm -rf"))
+    assert "ne sont pas valides" in text_of(result) or "invalid" in text_of(result).lower()

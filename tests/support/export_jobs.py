@@ -30,13 +30,13 @@ def page_ticket(client, dashboard: str, search: str = "") -> str | None:
     return find_prop(page, ExportIds(dashboard).ticket, "data")
 
 
-def export_body(dashboard: str, query: str, ticket) -> dict:
+def export_body(dashboard: str, query: str, ticket, dialect: str = "standard") -> dict:
     ids = ExportIds(dashboard)
     component, prop = QUERY_STATE[dashboard]
     return callback_body(
         [(ids.result, "children")],
         [(ids.start, "n_clicks", 1)],
-        [(component, prop, query), (ids.ticket, "data", ticket)],
+        [(component, prop, query), (ids.ticket, "data", ticket), (ids.dialect, "value", dialect)],
     )
 
 
@@ -45,8 +45,8 @@ def start_export(client, dashboard: str, query: str, ticket):
     return client.post(PATH, json=export_body(dashboard, query, ticket))
 
 
-def begin(client, dashboard: str, query: str, ticket) -> ExportRun:
-    body = export_body(dashboard, query, ticket)
+def begin(client, dashboard: str, query: str, ticket, dialect: str = "standard") -> ExportRun:
+    body = export_body(dashboard, query, ticket, dialect)
     response = client.post(PATH, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     handles = response.get_json()

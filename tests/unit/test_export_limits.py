@@ -67,3 +67,10 @@ def test_a_running_claim_is_kept_and_the_lock_file_is_never_expired(tmp_path):
     assert exports.remove_abandoned() == 0
     assert exports.remove_expired() == 0
     assert (exports.directory / f"{export_id}.claim").exists()
+
+
+def test_decimal_commas_touch_numbers_only():
+    from dashhub.exports import decimal_commas
+
+    row = ["2025-12-24", "Produit A", "1234.50", 12.5, 7, "v1.2", "-3.25", "'=1.5"]
+    assert decimal_commas(row) == ["2025-12-24", "Produit A", "1234,50", "12,5", 7, "v1.2", "-3,25", "'=1.5"]

@@ -350,3 +350,17 @@ def test_the_selection_is_described_in_words():
     assert "Astuce" in selection_text(Selection(), "fr")
     text = selection_text(Selection(department="IT", cell=(2, 3), box=(60, 80, 80000, 120000)), "fr")
     assert "département IT" in text and "30–35" in text and "20–30" in text and "80\u202f000" in text
+
+
+def test_hr_tooltips_use_the_locales_punctuation_and_decimals(cols):
+    data = shape_hr(cols, HrFilter(ALL, (0, 44), (21, 65)))
+    scatter = performance_salary(data, "fr")
+    point = next(t for t in scatter["data"] if t.get("mode") == "markers")
+    assert "Salaire\u00a0: %{y:,.0f}\u00a0€" in point["hovertemplate"]
+    # experience through Plotly's own formatting (its separators: « 17,4 »), not Python's « 17.4 »
+    assert "%{customdata[2]:.1f}" in point["hovertemplate"]
+    bars = performance_by_department(data, "fr")["data"][0]
+    assert all("," in c[1] and "." not in c[1] for c in bars["customdata"]), bars["customdata"][:2]
+    english = performance_by_department(data, "en")["data"][0]
+    assert all("." in c[1] for c in english["customdata"])
+    assert performance_salary(data, "fr")["layout"]["yaxis"]["tickformat"] == ",.0f"

@@ -199,3 +199,16 @@ def test_the_stacked_legend_reads_like_the_stack(raw):
     assert figure["layout"]["legend"]["traceorder"] == "reversed"
     rendered = go.Figure(figure)  # valid plotly
     assert rendered.layout.barmode == "stack"
+
+
+def test_tooltips_and_axes_write_amounts_like_the_kpis_in_each_language(raw):
+    """French: « Nord : 12 345 € » (a no-break space before the colon and the euro sign);
+    English: « Nord: €12,345 », like the KPIs; money axes grouped, never « 50k »."""
+    data, _ = _shaped(raw)
+    for build in (sales_trend_figure, monthly_stacked_figure, sales_animation_figure):
+        french, english = build(data, "fr"), build(data, "en")
+        fr_templates = [t["hovertemplate"] for t in french["data"] if "hovertemplate" in t]
+        en_templates = [t["hovertemplate"] for t in english["data"] if "hovertemplate" in t]
+        assert all("%{y:,.0f}\u00a0€" in h and "\u00a0: " in h for h in fr_templates), fr_templates[:2]
+        assert all("€%{y:,.0f}" in h and "\u00a0" not in h for h in en_templates), en_templates[:2]
+        assert french["layout"]["yaxis"]["tickformat"] == ",.0f"

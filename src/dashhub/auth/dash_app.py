@@ -5,6 +5,7 @@
   and session id, so another user's (or another session's) handles never verify.
 - `/_dash-dependencies` lists only the callbacks of dashboards the user may open.
 - The page configuration carries no Python, Dash or Plotly version.
+- The page names its language (`<html lang>`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask_login import current_user
 
 from dashhub.auth.callbacks import CALLBACK_KEYS
 from dashhub.auth.web import SESSION_ID, Access
+from dashhub.i18n import current_locale
 from dashhub.registry import by_key
 
 VERSION_KEYS = ("dash_version", "python_version", "plotly_version", "ddk_version", "dash_version_url")
@@ -40,6 +42,11 @@ class GuardedDash(Dash):
             for key in VERSION_KEYS:
                 config.pop(key, None)
         return config
+
+    def interpolate_index(self, **kwargs) -> str:
+        """Dash's page, with the user's language on <html> (screen readers read it aloud)."""
+        page = super().interpolate_index(**kwargs)
+        return page.replace("<html>", f'<html lang="{current_locale()}">', 1)
 
     def dependencies(self):
         keys: dict = self.server.extensions.get(CALLBACK_KEYS, {})

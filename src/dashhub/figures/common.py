@@ -67,11 +67,25 @@ def empty_figure(title: str, message: str, locale: str = "fr") -> Figure:
                     "x": 0.5,
                     "y": 0.5,
                     "showarrow": False,
-                    "font": {"size": 15, "color": "#6c757d"},
+                    "font": {"size": 15, "color": "#565e64"},
                 }
             ],
         ),
     }
+
+
+def colon(locale: str) -> str:
+    """« : » in French (a no-break space before it), ": " in English."""
+    return "\u00a0: " if locale == "fr" else ": "
+
+
+def money(value: str, locale: str) -> str:
+    """A hover template's amount in euros as the KPIs write it: « 91 432 € », « €91,432 »."""
+    return f"%{{{value}:,.0f}}\u00a0€" if locale == "fr" else f"€%{{{value}:,.0f}}"
+
+
+# Money axes print whole amounts with the locale's grouping (« 50 000 », « 50,000 »), not « 50k ».
+MONEY_TICKS = {"tickformat": ",.0f"}
 
 
 def separators(locale: str) -> str:

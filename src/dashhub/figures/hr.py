@@ -5,8 +5,8 @@ from __future__ import annotations
 from itertools import pairwise
 
 from dashhub.domain.hr import AGE_LABELS, EXP_LABELS, HrData
-from dashhub.figures.common import Figure, base_layout, colour_map, empty_figure
-from dashhub.i18n import N_, fmt_money, gettext
+from dashhub.figures.common import MONEY_TICKS, Figure, base_layout, colon, colour_map, empty_figure, money
+from dashhub.i18n import N_, fmt_money, fmt_number, gettext
 
 # Words used inside hover templates (f-strings hide calls from the extractor: mark them here).
 HOVER_WORDS = (
@@ -56,7 +56,7 @@ def salary_histogram(data: HrData, locale: str) -> Figure:
             "y": counts,
             "width": width,
             "marker": {"color": colours[dept], "line": {"width": 0}},
-            "hovertemplate": f"{dept}: %{{y}}<extra></extra>",
+            "hovertemplate": f"{dept}{colon(locale)}%{{y}}<extra></extra>",
         }
         for dept, counts in data.salary_counts.items()
     ]
@@ -67,7 +67,7 @@ def salary_histogram(data: HrData, locale: str) -> Figure:
         barmode="stack",
         bargap=0.02,
         hovermode="x unified",
-        xaxis={"title": {"text": t("Salary (€)")}, "hoverformat": ",.0f"},
+        xaxis={"title": {"text": t("Salary (€)")}, "hoverformat": ",.0f", **MONEY_TICKS},
         yaxis={"title": {"text": t("Employees")}},
         shapes=[
             {
@@ -106,12 +106,13 @@ def performance_salary(data: HrData, locale: str) -> Figure:
         return _empty(title, locale)
     colours = _colours(data)
     traces: list[dict] = []
+    c = colon(locale)
     if data.scatter_mode == "points":
         hover = (
             "<b>#%{customdata[0]}</b> · " + "%{fullData.name}<br>"
-            f"{words['Performance']}: %{{x:.1f}}<br>{words['Salary']}: %{{y:,.0f}} €<br>"
-            f"{words['Age']}: %{{customdata[1]}} · {words['Experience']}: %{{customdata[2]}}<br>"
-            f"{words['Satisfaction']}: %{{customdata[3]}}/10<extra></extra>"
+            f"{words['Performance']}{c}%{{x:.1f}}<br>{words['Salary']}{c}{money('y', locale)}<br>"
+            f"{words['Age']}{c}%{{customdata[1]:.0f}} · {words['Experience']}{c}%{{customdata[2]:.1f}}<br>"
+            f"{words['Satisfaction']}{c}%{{customdata[3]:.1f}}/10<extra></extra>"
         )
         for dept, p in data.points.items():
             traces.append(
@@ -138,8 +139,8 @@ def performance_salary(data: HrData, locale: str) -> Figure:
                 "colorscale": "Blues",
                 "showscale": False,
                 "name": t("Employees"),
-                "hovertemplate": f"{words['Performance']}: %{{x}}<br>{words['Salary']}: %{{y:,.0f}} €<br>"
-                f"{words['Employees']}: %{{z}}<extra></extra>",
+                "hovertemplate": f"{words['Performance']}{c}%{{x:.1f}}<br>{words['Salary']}{c}"
+                f"{money('y', locale)}<br>{words['Employees']}{c}%{{z}}<extra></extra>",
             }
         )
     for dept, (x0, y0, x1, y1) in data.trends.items():
@@ -154,7 +155,7 @@ def performance_salary(data: HrData, locale: str) -> Figure:
                 "y": [round(y0), round(y1)],
                 "line": {"color": colours[dept], "width": 2, "dash": "dot"},
                 "hovertemplate": t("Trend {department}").format(department=dept)
-                + ": %{y:,.0f} €<extra></extra>",
+                + f"{c}{money('y', locale)}<extra></extra>",
             }
         )
     annotations = []
@@ -180,7 +181,7 @@ def performance_salary(data: HrData, locale: str) -> Figure:
         dragmode="select",
         hovermode="closest",
         xaxis={"title": {"text": t("Performance score (0–100)")}},
-        yaxis={"title": {"text": t("Salary (€)")}},
+        yaxis={"title": {"text": t("Salary (€)")}, **MONEY_TICKS},
         annotations=annotations,
     )
     return {"data": traces, "layout": layout}
@@ -207,7 +208,10 @@ def performance_by_department(data: HrData, locale: str) -> Figure:
             "thickness": 1.5,
         },
         "customdata": [
-            [row[3], f"± {row[2]:.2f}" if row[2] is not None else t("not enough employees")]
+            [
+                row[3],
+                f"± {fmt_number(row[2], 2, locale)}" if row[2] is not None else t("not enough employees"),
+            ]
             for row in data.by_department
         ],
         # a department clicked (the cross-filter) stands out; the others stay, dimmed
@@ -215,8 +219,8 @@ def performance_by_department(data: HrData, locale: str) -> Figure:
             "color": [colours[name] for name in names],
             "opacity": [1.0 if data.selected_department in (None, name) else 0.3 for name in names],
         },
-        "hovertemplate": f"<b>%{{x}}</b><br>{words['Mean performance']}: %{{y:.1f}} (%{{customdata[1]}})<br>"
-        f"n = %{{customdata[0]}}<extra></extra>",
+        "hovertemplate": f"<b>%{{x}}</b><br>{words['Mean performance']}{colon(locale)}%{{y:.1f}} "
+        f"(%{{customdata[1]}})<br>n = %{{customdata[0]}}<extra></extra>",
         "showlegend": False,
     }
     # Bars start at zero: a length is read as a quantity (75.8 must not look twice 72.2).
@@ -236,6 +240,7 @@ def satisfaction_heatmap(data: HrData, locale: str) -> Figure:
     title = t("Satisfaction by age and experience")
     if data.count == 0:
         return _empty(title, locale)
+    c = colon(locale)
     trace = {
         "type": "heatmap",
         "x": list(EXP_LABELS),
@@ -258,8 +263,8 @@ def satisfaction_heatmap(data: HrData, locale: str) -> Figure:
         "ygap": 2,
         "colorbar": {"title": {"text": "/10"}, "thickness": 12},
         "hoverongaps": False,
-        "hovertemplate": f"{words['Age']}: %{{y}} · {words['Experience']}: %{{x}}<br>"
-        f"{words['Mean satisfaction']}: %{{z:.2f}}/10<br>n = %{{customdata}}<extra></extra>",
+        "hovertemplate": f"{words['Age']}{c}%{{y}} · {words['Experience']}{c}%{{x}}<br>"
+        f"{words['Mean satisfaction']}{c}%{{z:.2f}}/10<br>n = %{{customdata}}<extra></extra>",
     }
     hidden = sum(
         1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashhub.domain.sales import SalesData
-from dashhub.figures.common import Figure, base_layout, colour_map, empty_figure
+from dashhub.figures.common import MONEY_TICKS, Figure, base_layout, colon, colour_map, empty_figure, money
 from dashhub.i18n import N_, gettext, month_abbreviations
 
 # Words used inside hover templates (f-strings hide calls from the extractor: mark them here).
@@ -44,7 +44,7 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
                 "x": [series.x[i] for i in full],
                 "y": [series.y[i] for i in full],
                 "line": {"color": colours[region], "width": 2},
-                "hovertemplate": f"{region}: %{{y:,.0f}} €<extra></extra>",
+                "hovertemplate": f"{region}{colon(locale)}{money('y', locale)}<extra></extra>",
             }
         )
         if not edges:
@@ -84,7 +84,8 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
                 "y": [series.y[i] for i in edges],
                 "customdata": [partial.format(days=series.labels[i]) for i in edges],
                 "marker": {"color": "#ffffff", "size": 7, "line": {"color": colours[region], "width": 2}},
-                "hovertemplate": f"{region}: %{{y:,.0f}} € (%{{customdata}})<extra></extra>",
+                "hovertemplate": f"{region}{colon(locale)}{money('y', locale)} "
+                "(%{customdata})<extra></extra>",
             }
         )
     annotations = [
@@ -120,7 +121,7 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
         locale,
         hovermode="x unified",
         xaxis={"title": {"text": t("Week")}, "hoverformat": "%d %b %Y"},
-        yaxis={"title": {"text": t("Sales per week (€)")}, "rangemode": "tozero"},
+        yaxis={"title": {"text": t("Sales per week (€)")}, "rangemode": "tozero", **MONEY_TICKS},
         annotations=annotations,
     )
     return {"data": traces, "layout": layout}
@@ -138,9 +139,9 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
     colours = colour_map(data.all_regions or regions)
     hover = (
         "<b>%{customdata[1]}</b> · %{customdata[0]}<br>"
-        f"{words['Year']}: %{{customdata[2]}}<br>"
-        f"{words['Month']}: %{{x}}<br>"
-        f"{words['Sales']}: %{{y:,.0f}} €<extra></extra>"
+        f"{words['Year']}{colon(locale)}%{{customdata[2]}}<br>"
+        f"{words['Month']}{colon(locale)}%{{x}}<br>"
+        f"{words['Sales']}{colon(locale)}{money('y', locale)}<extra></extra>"
     )
     empty = [[], [], []]
 
@@ -209,7 +210,7 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
             "tickvals": list(range(1, 13)),
             "ticktext": month_abbreviations(locale),
         },
-        yaxis={"title": {"text": t("Sales (€)")}, "range": [0, y_max]},
+        yaxis={"title": {"text": t("Sales (€)")}, "range": [0, y_max], **MONEY_TICKS},
         margin={"l": 56, "r": 16, "t": 96, "b": 110},
         updatemenus=[
             {
@@ -253,7 +254,7 @@ def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
             "x": series.x,
             "y": series.y,
             "marker": {"color": colours[region]},
-            "hovertemplate": f"{region}: %{{y:,.0f}} €<extra></extra>",
+            "hovertemplate": f"{region}{colon(locale)}{money('y', locale)}<extra></extra>",
         }
         for region, series in data.monthly.items()
     ]
@@ -266,7 +267,7 @@ def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
             "y": data.totals.y,
             "marker": {"opacity": 0, "size": 1, "color": "#212529"},
             "showlegend": False,
-            "hovertemplate": "<b>" + t("Total") + ": %{y:,.0f} €</b><extra></extra>",
+            "hovertemplate": f"<b>{t('Total')}{colon(locale)}{money('y', locale)}</b><extra></extra>",
         }
     )
     layout = base_layout(
@@ -284,6 +285,6 @@ def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
             "traceorder": "reversed",
         },
         xaxis={"title": {"text": t("Month")}, "tickformat": "%b %Y", "hoverformat": "%B %Y"},
-        yaxis={"title": {"text": t("Sales (€)")}, "rangemode": "tozero"},
+        yaxis={"title": {"text": t("Sales (€)")}, "rangemode": "tozero", **MONEY_TICKS},
     )
     return {"data": traces, "layout": layout}
