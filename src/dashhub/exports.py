@@ -27,7 +27,6 @@ def chart_html(figure: dict, filename: str) -> Response:
         config={
             "displaylogo": False,
             "showSendToCloud": False,
-            "showEditInChartStudio": False,
             "plotlyServerURL": "",
         },
     )
