@@ -28,7 +28,7 @@ from dashhub.i18n import current_locale, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.jobs import JobTicket, stop_on_sigterm
 from dashhub.layouts.common import CSV_DIALECTS, ExportIds
-from dashhub.services.export_files import ExportFile, ExportFiles, ExportRefused
+from dashhub.services.export_files import ExportFile, ExportRefused
 from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -162,54 +162,35 @@ def _write_export(
 ) -> ExportFile | None:
     files = services.exports
     files.remove_expired()
-    export_id = files.claim(owner)  # (ExportRefused past the limits)
-    try:
-        return _write_rows(
-            files, export_id, dashboard, source, query_string, owner, set_progress, deadline, dialect
-        )
-    finally:
-        files.release(export_id)
-
-
-def _write_rows(
-    files: ExportFiles,
-    export_id: str,
-    dashboard: str,
-    source: ExportSource,
-    query_string: str,
-    owner: int,
-    set_progress,
-    deadline: float,
-    dialect: str = "standard",
-) -> ExportFile | None:
-    total, rows = source.prepare(query_string)
-    french = dialect == "excel-fr"
-    if total == 0:
-        return None
-    set_progress(_progress(0, total))  # the total at once, before the first row arrives
-    written, reported = 0, time.monotonic()
-    try:
-        # French spreadsheets: semicolons, decimal commas, and a BOM so that they read UTF-8
-        encoding = "utf-8-sig" if french else "utf-8"
-        with files.partial_path(export_id).open("w", newline="", encoding=encoding) as out:
-            writer = csv.writer(out, delimiter=";" if french else ",")
-            writer.writerow(source.header)
-            for row in rows:
-                writer.writerow(decimal_commas(safe_row(row)) if french else safe_row(row))
-                written += 1
-                if written % PROGRESS_EVERY_ROWS == 0:
-                    now = time.monotonic()
-                    if now > deadline:
-                        raise ExportStopped
-                    files.check_space()
-                    if now - reported >= PROGRESS_EVERY_SECONDS:
-                        set_progress(_progress(written, total))
-                        reported = now
-    except BaseException:
-        files.discard(export_id)
-        raise
-    set_progress(_progress(written, max(total, written)))
-    return files.publish(export_id, owner, dashboard, source.filename, written)
+    with files.claimed(owner) as export_id:  # (ExportRefused past the limits)
+        total, rows = source.prepare(query_string)
+        french = dialect == "excel-fr"
+        if total == 0:
+            return None
+        set_progress(_progress(0, total))  # the total at once, before the first row arrives
+        written, reported = 0, time.monotonic()
+        try:
+            # French spreadsheets: semicolons, decimal commas, and a BOM so that they read UTF-8
+            encoding = "utf-8-sig" if french else "utf-8"
+            with files.partial_path(export_id).open("w", newline="", encoding=encoding) as out:
+                writer = csv.writer(out, delimiter=";" if french else ",")
+                writer.writerow(source.header)
+                for row in rows:
+                    writer.writerow(decimal_commas(safe_row(row)) if french else safe_row(row))
+                    written += 1
+                    if written % PROGRESS_EVERY_ROWS == 0:
+                        now = time.monotonic()
+                        if now > deadline:
+                            raise ExportStopped
+                        files.check_space()
+                        if now - reported >= PROGRESS_EVERY_SECONDS:
+                            set_progress(_progress(written, total))
+                            reported = now
+        except BaseException:
+            files.discard(export_id)
+            raise
+        set_progress(_progress(written, max(total, written)))
+        return files.publish(export_id, owner, dashboard, source.filename, written)
 
 
 def _progress(done: int, total: int) -> tuple[int, str]:

@@ -83,6 +83,15 @@ class ExportFiles:
             (self.directory / f"{export_id}.claim").write_text(json.dumps(claim), encoding="utf-8")
             return export_id
 
+    @contextmanager
+    def claimed(self, owner: int) -> Iterator[str]:
+        """A running-export slot for owner while the block runs (see claim); released after."""
+        export_id = self.claim(owner)
+        try:
+            yield export_id
+        finally:
+            self.release(export_id)
+
     def release(self, export_id: str) -> None:
         (self.directory / f"{export_id}.claim").unlink(missing_ok=True)
 
