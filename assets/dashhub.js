@@ -52,6 +52,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 
     // The tab's title and the navbar name the page shown: « Ventes · dashhub », the Ventes link
     // marked as the current page (aria-current, for screen readers too).
+    // A multi-select's count: « Toutes les régions (4) » when every option is chosen (the chosen
+    // values, all of them, are then not listed), « 2 sélectionné(s) » otherwise.
+    allSelected: function (value, options, labels, texts) {
+      const chosen = Array.isArray(value) ? value.length : 0;
+      const all = Array.isArray(options) && options.length > 0 && chosen === options.length;
+      const count = texts ? (all ? texts.all : texts.some) : undefined;
+      return [Object.assign({}, labels, count ? { selected_count: count } : {}), all ? "dash-dropdown-all" : ""];
+    },
+
     markPage: function (route) {
       const pathname = route && typeof route.pathname === "string" ? route.pathname : "/";
       let title = "dashhub";
@@ -67,6 +76,24 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       });
       document.title = title;
       return pathname;
+    },
+
+    // An employee table with no row says so (« Aucun employé… ») instead of « Page 0 sur 0 »:
+    // the no-rows message over the grid, its paging bar hidden.
+    gridEmpty: function (response, gridId, className) {
+      const empty = Boolean(response) && response.rowCount === 0;
+      try {
+        const api = window.dash_ag_grid && window.dash_ag_grid.getApi(gridId);
+        if (api && empty) {
+          api.showNoRowsOverlay();
+        } else if (api) {
+          api.hideOverlay();
+        }
+      } catch (error) {
+        // not mounted yet
+      }
+      const classes = (className || "").split(" ").filter(function (name) { return name && name !== "grid-empty"; });
+      return classes.concat(empty ? ["grid-empty"] : []).join(" ");
     },
 
     // The employee table pages from the server (infinite row model): when the filters or the

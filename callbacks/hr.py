@@ -10,7 +10,9 @@ from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback, secure_clientside
+from dashhub.callbacks.common import register_all_selected
 from dashhub.container import Services
+from dashhub.domain.filenames import hr_parts, stem
 from dashhub.domain.hr import (
     AGE_LABELS,
     COLUMNS,
@@ -29,8 +31,8 @@ from dashhub.figures import hr as figures
 from dashhub.i18n import current_locale, fmt_money, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.layouts import hr as view
-from dashhub.layouts.common import unknown_values_notice, view_state
-from dashhub.layouts.hr import IDS
+from dashhub.layouts.common import graph_config, unknown_values_notice, view_state
+from dashhub.layouts.hr import CHART_FILES, CSV_FILE, IDS
 from dashhub.services.employees import EmployeesService
 from dashhub.validation import BadInput, choices
 
@@ -255,6 +257,7 @@ def page(services: Services, search: str) -> object:
 def register(app: Dash, services: Services) -> None:
     employees = services.employees
     callback = secure_callback(app, "hr")
+    register_all_selected(app, "hr", IDS.DEPARTMENTS)
 
     @callback(
         Output(IDS.SELECTION, "data"),
@@ -283,6 +286,10 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.SCATTER_HTML, "href"),
         Output(IDS.DEPARTMENT_BARS_HTML, "href"),
         Output(IDS.HEATMAP_HTML, "href"),
+        Output(IDS.SALARY, "config"),
+        Output(IDS.SCATTER, "config"),
+        Output(IDS.DEPARTMENT_BARS, "config"),
+        Output(IDS.HEATMAP, "config"),
         Output(IDS.SELECTION_TEXT, "children"),
         Output(IDS.CLEAR_SELECTION, "disabled"),
         Output(IDS.QUERY, "data"),
@@ -300,10 +307,16 @@ def register(app: Dash, services: Services) -> None:
         search = query_for(flt, options)
         exports = export_query(search, selection or {})
         chart_links = [get_relative_path(f"/export/hr/{chart}.html") + exports for chart in FIGURE_BUILDERS]
+        parts = hr_parts(flt, options)  # (the PNG's name records the filters, as the HTML's does)
+        configs = [
+            graph_config(stem(CHART_FILES[chart], parts), locale, selectable=chart == "scatter")
+            for chart in FIGURE_BUILDERS
+        ]
         return (
             *kpi_texts(data, locale),
             *(build(data, locale) for build in FIGURE_BUILDERS.values()),
             *chart_links,
+            *configs,
             selection_text(flt.selection, locale),
             not flt.selection.active,
             exports,
@@ -327,6 +340,14 @@ def register(app: Dash, services: Services) -> None:
         return {"rowData": [table_row(row, current_locale()) for row in rows], "rowCount": total}
 
     secure_clientside(app, "hr")(
+        ClientsideFunction(namespace="dashhub", function_name="gridEmpty"),
+        Output(IDS.TABLE, "className"),
+        Input(IDS.TABLE, "getRowsResponse"),
+        State(IDS.TABLE, "id"),
+        State(IDS.TABLE, "className"),
+        prevent_initial_call=True,
+    )
+    secure_clientside(app, "hr")(
         ClientsideFunction(namespace="dashhub", function_name="refreshGrid"),
         Output(IDS.TABLE_REFRESHED, "data"),
         Input(IDS.QUERY, "data"),
@@ -344,11 +365,16 @@ def register(app: Dash, services: Services) -> None:
         flt = filter_from_export_query(services, request.query_string.decode("latin-1"))
         figure = FIGURE_BUILDERS[chart](employees.dashboard(flt), current_locale())
         services.audit.record("export", dashboard="hr", format="html", chart=chart)
-        return chart_html(figure, f"rh-{chart}.html")
+        return chart_html(figure, stem(CHART_FILES[chart], hr_parts(flt, employees.options())) + ".html")
 
     def prepare_export(query: str):
         flt = filter_from_export_query(services, query)
         return employees.count_rows(flt), csv_rows(employees, flt)
+
+    def export_name(query: str) -> str:
+        return (
+            stem(CSV_FILE, hr_parts(filter_from_export_query(services, query), employees.options())) + ".csv"
+        )
 
     register_export(
         app,
@@ -356,7 +382,7 @@ def register(app: Dash, services: Services) -> None:
         "hr",
         IDS.EXPORT,
         State(IDS.QUERY, "data"),
-        ExportSource(COLUMNS, "rh.csv", prepare_export),
+        ExportSource(COLUMNS, export_name, prepare_export),
     )
 
 

@@ -6,17 +6,19 @@ from dash import Dash, Input, Output, State, ctx, get_relative_path, html
 from flask import Response, abort, request
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.callbacks.common import register_all_selected
 from dashhub.container import Services
+from dashhub.domain.filenames import sales_parts, stem
 from dashhub.domain.query import parse_search
 from dashhub.domain.sales import SalesFilter, SalesKpis, SalesOptions, filter_from_query, query_for
 from dashhub.export_jobs import ExportSource, export_ticket, register_export
 from dashhub.exports import chart_html
 from dashhub.figures import sales as figures
-from dashhub.i18n import current_locale, fmt_money, fmt_month, fmt_percent
+from dashhub.i18n import N_, current_locale, fmt_money, fmt_month, fmt_percent
 from dashhub.i18n import gettext as _
 from dashhub.layouts import sales as view
-from dashhub.layouts.common import as_json, unknown_values_notice, view_state
-from dashhub.layouts.sales import IDS
+from dashhub.layouts.common import as_json, graph_config, unknown_values_notice, view_state
+from dashhub.layouts.sales import CHART_FILES, CSV_FILE, IDS
 from dashhub.services.sales import SalesService
 from dashhub.validation import choices, iso_date
 
@@ -50,6 +52,9 @@ def page(services: Services, search: str) -> object:
     return html.Div([notice, drawn]) if notice is not None else drawn
 
 
+YEAR_ON_YEAR = N_("last 12 months vs the 12 before")
+
+
 def kpi_texts(k: SalesKpis) -> tuple[str, str | dict, str, str]:
     if k.best_region is None:
         none = _("No sales")
@@ -59,6 +64,15 @@ def kpi_texts(k: SalesKpis) -> tuple[str, str | dict, str, str]:
             html.Span(["—", html.Small(" " + _("no sales in the previous period"), className="kpi-note")])
         )
         if k.growth is None
+        else as_json(
+            html.Span(
+                [
+                    fmt_percent(k.growth),
+                    html.Small(" " + _("last 12 months vs the 12 before"), className="kpi-note"),
+                ]
+            )
+        )
+        if k.year_on_year
         else fmt_percent(k.growth)
     )
     year, month = (int(part) for part in k.best_month.split("-"))
@@ -80,6 +94,8 @@ FIGURE_BUILDERS = {
 def register(app: Dash, services: Services) -> None:
     sales = services.sales
     callback = secure_callback(app, "sales")
+    register_all_selected(app, "sales", IDS.REGIONS)
+    register_all_selected(app, "sales", IDS.PRODUCTS)
 
     @callback(
         Output(IDS.KPI_TOTAL, "children"),
@@ -92,6 +108,9 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.TREND_HTML, "href"),
         Output(IDS.ANIMATION_HTML, "href"),
         Output(IDS.STACKED_HTML, "href"),
+        Output(IDS.TREND, "config"),
+        Output(IDS.ANIMATION, "config"),
+        Output(IDS.STACKED, "config"),
         Output(IDS.QUERY, "data"),
         Output(IDS.VIEW, "data"),
         Input(IDS.REGIONS, "value"),
@@ -106,10 +125,13 @@ def register(app: Dash, services: Services) -> None:
         search = query_for(flt, options)
         data = sales.dashboard(flt)
         chart_links = [get_relative_path(f"/export/sales/{chart}.html") + search for chart in FIGURE_BUILDERS]
+        parts = sales_parts(flt, options)  # (the PNG's name records the filters, as the HTML's does)
+        configs = [graph_config(stem(CHART_FILES[chart], parts), locale) for chart in FIGURE_BUILDERS]
         return (
             *kpi_texts(data.kpis),
             *(build(data, locale) for build in FIGURE_BUILDERS.values()),
             *chart_links,
+            *configs,
             search,
             view_state(search, ctx.triggered_id),
         )
@@ -131,11 +153,15 @@ def register(app: Dash, services: Services) -> None:
             chart=chart,
             query=request.query_string.decode("latin-1"),
         )
-        return chart_html(figure, f"ventes-{chart}.html")
+        return chart_html(figure, stem(CHART_FILES[chart], sales_parts(flt, options)) + ".html")
 
     def prepare_export(query: str):
         flt = filter_from_query(parse_search(query), sales.options())
         return sales.count_rows(flt), csv_rows(sales, flt)
+
+    def export_name(query: str) -> str:
+        options = sales.options()
+        return stem(CSV_FILE, sales_parts(filter_from_query(parse_search(query), options), options)) + ".csv"
 
     register_export(
         app,
@@ -143,7 +169,7 @@ def register(app: Dash, services: Services) -> None:
         "sales",
         IDS.EXPORT,
         State(IDS.QUERY, "data"),
-        ExportSource(CSV_HEADER, "ventes.csv", prepare_export),
+        ExportSource(CSV_HEADER, export_name, prepare_export),
     )
 
 

@@ -208,9 +208,21 @@ def dropdown_labels() -> dict[str, str]:
     }
 
 
-def multi_select(component_id: str, label: str, options, value, placeholder: str) -> list:
-    """A labelled multi-select dropdown (every option chosen by default)."""
+def all_selected_texts(component_id: str) -> str:
+    """The id of the Store holding a multi-select's count texts (see callbacks.common)."""
+    return f"{component_id}-count-texts"
+
+
+def multi_select(
+    component_id: str, label: str, options, value, placeholder: str, all_text: str | None = None
+) -> list:
+    """A labelled multi-select dropdown (every option chosen by default). all_text: what its count
+    says when every option is chosen (« Toutes (4) »), instead of « 4 sélectionné(s) »."""
     return [
+        dcc.Store(
+            id=all_selected_texts(component_id),
+            data={"all": all_text or _("All ({num_selected})"), "some": _("{num_selected} selected")},
+        ),
         dbc.Label(label, html_for=component_id),
         dcc.Dropdown(
             id=component_id,
@@ -265,8 +277,8 @@ def filter_actions(reset_path: str, export: ExportIds) -> html.Div:
                     dbc.Select(
                         id=export.dialect,
                         options=[
-                            {"label": _("CSV with commas"), "value": "standard"},
-                            {"label": _("CSV for French spreadsheets (;)"), "value": "excel-fr"},
+                            {"label": _("Standard (,)"), "value": "standard"},
+                            {"label": _("French spreadsheet (;)"), "value": "excel-fr"},
                         ],
                         # a French user's spreadsheet expects semicolons and decimal commas
                         value="excel-fr" if current_locale() == "fr" else "standard",

@@ -50,6 +50,17 @@ class IDS:
     VIEW = view_state_id("hr")
 
 
+# What a chart's exported files are called (PNG from its toolbar, HTML from its link), before the
+# filters they hold: the same for both formats.
+CHART_FILES = {
+    "salary": "rh-salaires",
+    "scatter": "rh-performance-salaire",
+    "departments": "rh-performance-departement",
+    "heatmap": "rh-satisfaction",
+}
+CSV_FILE = "rh"
+
+
 def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -> html.Div:
     if options.empty:
         return no_data_page(
@@ -86,19 +97,19 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
             ),
             dbc.Row(
                 [
-                    kpi_card(IDS.KPI_COUNT, _("Employees"), "people"),
-                    kpi_card(IDS.KPI_SALARY, _("Mean salary"), "cash-coin"),
-                    kpi_card(IDS.KPI_PERFORMANCE, _("Mean performance"), "speedometer2"),
-                    kpi_card(IDS.KPI_SATISFACTION, _("Mean satisfaction"), "emoji-smile"),
+                    kpi_card(IDS.KPI_COUNT, _("Employees"), "people", xs=6),
+                    kpi_card(IDS.KPI_SALARY, _("Mean salary"), "cash-coin", xs=6),
+                    kpi_card(IDS.KPI_PERFORMANCE, _("Mean performance"), "speedometer2", xs=6),
+                    kpi_card(IDS.KPI_SATISFACTION, _("Mean satisfaction"), "emoji-smile", xs=6),
                 ],
                 className="g-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(chart_card(IDS.SALARY, IDS.SALARY_HTML, "rh-salaires", locale), lg=6),
+                    dbc.Col(chart_card(IDS.SALARY, IDS.SALARY_HTML, CHART_FILES["salary"], locale), lg=6),
                     dbc.Col(
                         chart_card(
-                            IDS.SCATTER, IDS.SCATTER_HTML, "rh-performance-salaire", locale, selectable=True
+                            IDS.SCATTER, IDS.SCATTER_HTML, CHART_FILES["scatter"], locale, selectable=True
                         ),
                         lg=6,
                     ),
@@ -106,12 +117,12 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
                         chart_card(
                             IDS.DEPARTMENT_BARS,
                             IDS.DEPARTMENT_BARS_HTML,
-                            "rh-performance-departement",
+                            CHART_FILES["departments"],
                             locale,
                         ),
                         lg=6,
                     ),
-                    dbc.Col(chart_card(IDS.HEATMAP, IDS.HEATMAP_HTML, "rh-satisfaction", locale), lg=6),
+                    dbc.Col(chart_card(IDS.HEATMAP, IDS.HEATMAP_HTML, CHART_FILES["heatmap"], locale), lg=6),
                 ]
             ),
             html.H2(_("Employees"), className="h5 mt-2"),
@@ -179,6 +190,7 @@ def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
                     options.departments,
                     flt.departments,
                     _("Choose one or more departments"),
+                    _("All departments ({num_selected})"),
                 ),
                 md=12,
                 xl=4,
@@ -187,10 +199,13 @@ def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
                 range_slider(IDS.EXPERIENCE, _("Experience (years)"), exp_low, exp_high, flt.experience),
                 md=6,
                 xl=3,
-                className="pb-3",
+                className="slider-col",
             ),
             dbc.Col(
-                range_slider(IDS.AGE, _("Age"), age_low, age_high, flt.age), md=6, xl=3, className="pb-3"
+                range_slider(IDS.AGE, _("Age"), age_low, age_high, flt.age),
+                md=6,
+                xl=3,
+                className="slider-col",
             ),
             dbc.Col(filter_actions("/hr", IDS.EXPORT), md=12, xl=2),
         ]

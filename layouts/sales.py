@@ -43,6 +43,12 @@ class IDS:
     VIEW = view_state_id("sales")
 
 
+# What a chart's exported files are called (PNG from its toolbar, HTML from its link), before the
+# filters they hold: the same for both formats.
+CHART_FILES = {"trend": "ventes-evolution", "animation": "ventes-mois-region", "stacked": "ventes-mensuelles"}
+CSV_FILE = "ventes"
+
+
 def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: str) -> html.Div:
     if options.empty:
         return no_data_page(
@@ -81,15 +87,15 @@ def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: 
                 ],
                 className="g-3",
             ),
-            chart_card(IDS.TREND, IDS.TREND_HTML, "ventes-evolution", locale),
+            chart_card(IDS.TREND, IDS.TREND_HTML, CHART_FILES["trend"], locale),
             dbc.Row(
                 [
                     dbc.Col(
-                        chart_card(IDS.ANIMATION, IDS.ANIMATION_HTML, "ventes-mois-region", locale, 480),
+                        chart_card(IDS.ANIMATION, IDS.ANIMATION_HTML, CHART_FILES["animation"], locale, 520),
                         lg=6,
                     ),
                     dbc.Col(
-                        chart_card(IDS.STACKED, IDS.STACKED_HTML, "ventes-mensuelles", locale, 480),
+                        chart_card(IDS.STACKED, IDS.STACKED_HTML, CHART_FILES["stacked"], locale, 520),
                         lg=6,
                     ),
                 ]
@@ -103,7 +109,12 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
         [
             dbc.Col(
                 multi_select(
-                    IDS.REGIONS, _("Regions"), options.regions, flt.regions, _("Choose one or more regions")
+                    IDS.REGIONS,
+                    _("Regions"),
+                    options.regions,
+                    flt.regions,
+                    _("Choose one or more regions"),
+                    _("All regions ({num_selected})"),
                 ),
                 md=6,
                 xl=3,
@@ -115,6 +126,7 @@ def _filters(options: SalesOptions, flt: SalesFilter, locale: str) -> dbc.Card:
                     options.products,
                     flt.products,
                     _("Choose one or more products"),
+                    _("All products ({num_selected})"),
                 ),
                 md=6,
                 xl=3,

@@ -34,6 +34,7 @@ from dashhub.i18n import gettext as _
 from dashhub.layouts.common import view_state_id
 from dashhub.logs import configure_logging, install_request_ids
 from dashhub.migrations import check_schema
+from dashhub.plotly_bundle import install_partial_plotly
 from dashhub.registry import DASHBOARDS, find
 from dashhub.shell import PAGE_CONTENT, PAGE_MARK, ROUTE, app_layout, forbidden, home, not_found
 from dashhub.validation import BadInput
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     install_request_ids(server)
     configure_server(server, settings)
     install_compression(server, settings.server.url_prefix.rstrip("/"))
+    install_partial_plotly(server, settings.server.url_prefix.rstrip("/"))
     server.config["DASHHUB_DEFAULT_LOCALE"] = settings.i18n.default_locale
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.build(server, settings)

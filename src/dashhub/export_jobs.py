@@ -43,7 +43,7 @@ class ExportSource:
     rows match and an iterator over them (in `header` order)."""
 
     header: Sequence[str]
-    filename: str
+    filename: Callable[[str], str]  # the file's name for the query (it records the filters)
     prepare: Callable[[str], tuple[int, Iterable[Sequence]]]
 
 
@@ -190,7 +190,7 @@ def _write_export(
             files.discard(export_id)
             raise
         set_progress(_progress(written, max(total, written)))
-        return files.publish(export_id, owner, dashboard, source.filename, written)
+        return files.publish(export_id, owner, dashboard, source.filename(query_string), written)
 
 
 def _progress(done: int, total: int) -> tuple[int, str]:

@@ -130,6 +130,33 @@ def month_abbreviations(locale: str | None = None) -> list[str]:
     return [names[m] for m in range(1, 13)]
 
 
+# What plotly.js itself writes: the chart toolbar's tooltips and its pop-up messages.
+PLOTLY_MESSAGES = (
+    N_("Autoscale"),
+    N_("Box Select"),
+    N_("Compare data on hover"),
+    N_("Double-click on legend to isolate one trace"),
+    N_("Double-click to zoom back out"),
+    N_("Download plot"),
+    N_("Download plot as a PNG"),
+    N_("Lasso Select"),
+    N_("Pan"),
+    N_("Reset"),
+    N_("Reset axes"),
+    N_("Reset view"),
+    N_("Show closest data on hover"),
+    N_("Snapshot succeeded"),
+    N_("Sorry, there was a problem downloading your snapshot!"),
+    N_("Taking snapshot - this may take a few seconds"),
+    N_("Toggle Spike Lines"),
+    N_("Toggle show closest data on hover"),
+    N_("Zoom"),
+    N_("Zoom in"),
+    N_("Zoom out"),
+    N_("trace"),
+)
+
+
 def plotly_locale(locale: str | None = None) -> dict:
     """dcc.Graph config entries that make Plotly print dates and numbers in locale."""
     locale = locale or current_locale()
@@ -143,7 +170,7 @@ def plotly_locale(locale: str | None = None) -> dict:
         "locale": locale,
         "locales": {
             locale: {
-                "dictionary": {},
+                "dictionary": {message: gettext(message, locale) for message in PLOTLY_MESSAGES},
                 "format": {
                     "days": [days["wide"][i] for i in order],
                     "shortDays": [days["abbreviated"][i] for i in order],

@@ -220,6 +220,8 @@ def test_browsers_get_compressed_bundles_and_long_lived_assets(client):
     (BREACH) nor the programs' API."""
     import re
 
+    import brotli
+
     page = client.get("/sales", headers={"Accept": "text/html", "Accept-Encoding": "gzip, br"})
     assert "Content-Encoding" not in page.headers
     html = page.get_data(as_text=True)
@@ -235,6 +237,13 @@ def test_browsers_get_compressed_bundles_and_long_lived_assets(client):
         "/_dash-component-suites/plotly/package_data/plotly.min.js", headers={"Accept-Encoding": "br"}
     )
     assert plotly.headers["Cache-Control"] == "no-cache" and plotly.headers["ETag"]
+    # the partial bundle (scatter, bar, heatmap…), not plotly.py's full one
+    body = (
+        plotly.get_data()
+        if plotly.headers.get("Content-Encoding") != "br"
+        else brotli.decompress(plotly.get_data())
+    )
+    assert body.startswith(b"/**\n* plotly.js (cartesian - minified)") and len(body) < 2_000_000
     again = client.get(
         plotly.request.path, headers={"Accept-Encoding": "br", "If-None-Match": plotly.headers["ETag"]}
     )

@@ -51,7 +51,7 @@ def test_kpis_and_chart_totals_match_the_raw_rows(app, client, regions, products
 
     trend = out["sales-trend"]
     weeks = [t for t in trend["data"] if t["meta"] in ("weeks", "partial")]  # each week once
-    assert {t["name"] for t in trend["data"] if t.get("showlegend", True)} == set(regions)
+    assert {t["name"] for t in trend["data"] if t["meta"] == "weeks"} == set(regions)
     assert sum(sum(t["y"]) for t in weeks) == pytest.approx(total, rel=1e-9)
     monday = rows["date"] - pd.to_timedelta(rows["date"].dt.day_of_week, unit="D")
     weekly_raw = rows.groupby([monday.dt.strftime("%Y-%m-%d"), "region"])["amount"].sum()
@@ -69,9 +69,16 @@ def test_kpis_and_chart_totals_match_the_raw_rows(app, client, regions, products
     assert sum(sum(b["y"]) for b in bars) == pytest.approx(total, rel=1e-9)
 
     animation = out["sales-animation"]
-    frame_total = sum(sum(t["y"]) for f in animation["frames"] for t in f["data"])
+    years = sorted(rows["date"].dt.year.unique())
+    if len(years) == 1:  # nothing to animate: the year in the title, no Play, no slider
+        assert "frames" not in animation and not animation["layout"].get("sliders")
+        assert not animation["layout"].get("updatemenus")
+        assert animation["layout"]["title"]["text"].endswith(f"· {years[0]}")
+    frames = animation.get("frames") or [{"data": animation["data"]}]
+    assert [f["name"] for f in frames if "name" in f] == ([str(y) for y in years] if len(years) > 1 else [])
+    frame_total = sum(sum(t["y"]) for f in frames for t in f["data"])
     assert frame_total == pytest.approx(total, rel=1e-9)
-    points = sum(len(t["y"]) for f in animation["frames"] for t in f["data"])
+    points = sum(len(t["y"]) for f in frames for t in f["data"])
     assert points == len(rows.groupby([rows["date"].dt.to_period("M"), "region", "product"]))
 
 
@@ -82,6 +89,20 @@ def test_growth_compares_with_the_period_just_before(app, client):
     previous = raw_rows(app, ALL_REGIONS, ALL_PRODUCTS, "2024-01-02", "2024-12-31")
     growth = current["amount"].sum() / previous["amount"].sum() - 1
     assert out["sales-kpi-growth"] == f"+{growth * 100:.1f}\u00a0%".replace(".", ",")
+
+
+def test_the_whole_history_compares_its_last_12_months_with_the_12_before(app, client):
+    """The default view holds every sale: no period before it, so growth is year on year, and
+    says so (it used to be an empty « — »)."""
+    out = sales_outputs(post_sales(client, ALL_REGIONS, ALL_PRODUCTS, "2024-01-01", "2025-12-31"))
+    last = raw_rows(app, ALL_REGIONS, ALL_PRODUCTS, "2025-01-01", "2025-12-31")["amount"].sum()
+    before = raw_rows(app, ALL_REGIONS, ALL_PRODUCTS, "2024-01-02", "2024-12-31")["amount"].sum()
+    shown = json.dumps(out["sales-kpi-growth"], ensure_ascii=False)
+    assert f"+{(last / before - 1) * 100:.1f}\u00a0%".replace(".", ",") in shown
+    assert "12 derniers mois" in shown
+    # A period of under two years with nothing before it still says there is nothing to compare.
+    out = sales_outputs(post_sales(client, ALL_REGIONS, ALL_PRODUCTS, "2024-01-01", "2025-06-30"))
+    assert "—" in json.dumps(out["sales-kpi-growth"], ensure_ascii=False)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -108,6 +129,16 @@ def test_filter_state_round_trips_through_the_url(client):
     assert '"value": ["Produit B"]' in page
     assert '"start_date": "2024-05-01"' in page
     assert '"end_date": "2024-09-30"' in page
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_charts_png_and_html_have_one_name_that_records_the_filters(client):
+    response = post_sales(client, ["Sud", "Nord"], ALL_PRODUCTS, "2024-05-01", "2024-09-30")
+    config = response.get_json()["response"]["sales-trend"]["config"]
+    stem = "ventes-evolution_2024-05-01_2024-09-30_Nord-Sud"  # (every product: not listed)
+    assert config["toImageButtonOptions"]["filename"] == stem
+    html = client.get("/export/sales/trend.html?region=Sud&region=Nord&start=2024-05-01&end=2024-09-30")
+    assert f'filename="{stem}.html"' in html.headers["Content-Disposition"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -19,6 +19,9 @@ SALES_OUTPUTS = [
     (IDS.TREND_HTML, "href"),
     (IDS.ANIMATION_HTML, "href"),
     (IDS.STACKED_HTML, "href"),
+    (IDS.TREND, "config"),
+    (IDS.ANIMATION, "config"),
+    (IDS.STACKED, "config"),
     (IDS.QUERY, "data"),
     (IDS.VIEW, "data"),
 ]

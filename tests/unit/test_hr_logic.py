@@ -157,7 +157,7 @@ def test_heatmap_cells_under_the_minimum_count_are_left_blank_and_said(frame, co
     big = [(a, e) for a, row in enumerate(data.heatmap_counts) for e, c in enumerate(row) if c >= 30]
     assert all(data.heatmap[a][e] is not None for a, e in big)
     note = satisfaction_heatmap(data, "fr")["layout"]["annotations"][0]["text"]
-    assert note == f"{len(small)} cases de moins de 30 employés laissées vides"
+    assert note == f"cases de moins de 30 employés, laissées vides\u00a0: {len(small)}"
     scale = satisfaction_heatmap(data, "fr")["data"][0]["colorscale"]
     assert "#d73027" not in str(scale) and "#1a9850" not in str(scale), "no red-green scale"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -104,3 +105,22 @@ def test_exported_cells_that_a_spreadsheet_would_run_are_neutralised():
         '2025-12-24,Nord,"\'=HYPERLINK(""x"")",-12.5',
         "2025-12-24,'+Sud,'@A1,3",
     ]
+
+
+def test_cached_answers_are_keyed_by_the_code_that_shaped_them(tmp_path, monkeypatch):
+    """An upgrade that changes what a cached object holds (a new KPI field) must not read the
+    previous release's objects from a cache that outlives it (the file cache, a shared Redis)."""
+    import shutil
+
+    from dashhub.services import cache
+
+    key = cache.QueryCache.key("sales", 3, "dashboard", ("x",))
+    assert f":v3:{cache.CODE_VERSION}:dashboard:" in key
+    package = tmp_path / "dashhub"
+    shutil.copytree(Path(cache.__file__).resolve().parents[1] / "domain", package / "domain")
+    shutil.copytree(Path(cache.__file__).resolve().parent, package / "services")
+    monkeypatch.setattr(cache, "__file__", str(package / "services" / "cache.py"))
+    assert cache._code_version() == cache.CODE_VERSION
+    with (package / "domain" / "sales.py").open("a") as handle:
+        handle.write("\n# a change\n")
+    assert cache._code_version() != cache.CODE_VERSION

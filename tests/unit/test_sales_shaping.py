@@ -179,7 +179,10 @@ def test_a_partial_last_week_is_dotted_not_a_drop(raw):
         assert solid["x"][-1] == "2025-12-22" and "2025-12-29" not in solid["x"]
         assert dotted["line"]["dash"] == "dot" and dotted["x"][:2] == ["2025-12-22", "2025-12-29"]
         assert marker["x"] == ["2025-12-29"] and marker["customdata"] == ["semaine incomplète : 3 jours"]
-    assert any("pointillés" in a["text"] for a in trend["layout"]["annotations"])
+    legend = [t for t in trend["data"] if t["meta"] == "partial-legend"]
+    assert [t["name"] for t in legend] == ["semaine partielle (pointillés)"] and legend[0]["line"][
+        "dash"
+    ] == "dot"
 
 
 def test_a_region_keeps_its_colour_whatever_is_selected(raw):

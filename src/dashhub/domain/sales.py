@@ -21,6 +21,18 @@ class SalesFilter:
     def span_days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def last_twelve_months(self, last_day: dt.date) -> SalesFilter | None:
+        """The 365 days of the period that end on its last day with data (last_day), when the
+        period holds 365 more before them; else None."""
+        end = min(self.end, last_day)
+        try:
+            start = end - dt.timedelta(days=364)
+            if start - dt.timedelta(days=365) < self.start:
+                return None
+        except OverflowError:  # (the first days of the calendar)
+            return None
+        return SalesFilter(self.regions, self.products, start, end)
+
     def previous_period(self) -> SalesFilter | None:
         """The period of the same length that ends the day before start (None when it would
         begin before the first day of the calendar)."""
@@ -66,13 +78,22 @@ class SalesKpis:
     best_region_total: float
     best_month: str | None  # "YYYY-MM"
     best_month_total: float
+    # When the period before holds no sales (the whole history is shown) but the period spans two
+    # years or more, growth compares its last 12 months (compared_total) with the 12 before.
+    compared_total: float | None = None
 
     @property
     def growth(self) -> float | None:
-        """Relative change against the previous period; None when that period had no sales."""
+        """Relative change against the previous period (or, with compared_total, of the last 12
+        months against the 12 before); None when there is nothing to compare with."""
         if self.previous_total <= 0:
             return None
-        return self.total / self.previous_total - 1.0
+        total = self.total if self.compared_total is None else self.compared_total
+        return total / self.previous_total - 1.0
+
+    @property
+    def year_on_year(self) -> bool:
+        return self.compared_total is not None
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,7 @@ def satisfaction_heatmap(data: HrData, locale: str) -> Figure:
     if hidden:
         notes.append(
             {
-                "text": t("{cells} cells of fewer than {count} employees are left blank").format(
+                "text": t("cells of fewer than {count} employees, left blank: {cells}").format(
                     cells=hidden, count=data.min_cell_count
                 ),
                 "xref": "paper",

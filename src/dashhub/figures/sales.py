@@ -102,18 +102,19 @@ def sales_trend_figure(data: SalesData, locale: str) -> Figure:
         }
         for week, region, amount in data.peaks
     ]
-    if any_partial:
-        annotations.append(
+    if any_partial:  # said in the legend, which wraps on a phone (a note would be cut)
+        traces.append(
             {
-                "text": t("dotted: a week the period shows only in part"),
-                "xref": "paper",
-                "yref": "paper",
-                "x": 1,
-                "y": 1,
-                "xanchor": "right",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 11, "color": "#5c636a"},
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": t("partial week (dotted)"),
+                "meta": "partial-legend",
+                "legendgroup": "partial-legend",
+                "x": [None],
+                "y": [None],
+                "line": {"color": "#5c636a", "width": 2, "dash": "dot"},
+                "marker": {"color": "#ffffff", "size": 7, "line": {"color": "#5c636a", "width": 2}},
+                "hoverinfo": "skip",
             }
         )
     layout = base_layout(
@@ -201,17 +202,25 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
             "args": [[None], {"mode": "immediate", "frame": {"duration": 0, "redraw": False}}],
         },
     ]
-    layout = base_layout(
-        title,
-        locale,
-        xaxis={
+    axes = {
+        "xaxis": {
             "title": {"text": t("Month")},
             "range": [0.5, 12.5],
             "tickvals": list(range(1, 13)),
             "ticktext": month_abbreviations(locale),
         },
-        yaxis={"title": {"text": t("Sales (€)")}, "range": [0, y_max], **MONEY_TICKS},
-        margin={"l": 56, "r": 16, "t": 96, "b": 110},
+        "yaxis": {"title": {"text": t("Sales (€)")}, "range": [0, y_max], **MONEY_TICKS},
+    }
+    if len(years) == 1:  # nothing to animate: the year is named, without Play nor slider
+        layout = base_layout(f"{title} · {years[0]}", locale, **axes)
+        return {"data": frames[0]["data"], "layout": layout}
+    # Play and Pause on a row of their own, the year slider under them across the whole width:
+    # nothing overlaps, even at 375 px.
+    layout = base_layout(
+        title,
+        locale,
+        **axes,
+        margin={"l": 56, "r": 16, "t": 96, "b": 170},
         updatemenus=[
             {
                 "type": "buttons",
@@ -219,20 +228,21 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
                 "showactive": False,
                 "x": 0,
                 "xanchor": "left",
-                "y": -0.2,
+                "y": -0.3,
                 "yanchor": "top",
-                "pad": {"r": 8, "t": 24},
+                "pad": {"t": 16},
                 "buttons": buttons,
             }
         ],
         sliders=[
             {
                 "active": 0,
-                "x": 0.3,
-                "len": 0.7,
-                "y": -0.2,
+                "x": 0,
+                "len": 1,
+                "y": -0.3,
                 "yanchor": "top",
-                "currentvalue": {"prefix": t("Year") + ": ", "xanchor": "right"},
+                "pad": {"t": 56},
+                "currentvalue": {"prefix": t("Year") + colon(locale), "xanchor": "right"},
                 "steps": steps,
             }
         ],

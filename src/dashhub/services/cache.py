@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cachetools import LRUCache
@@ -49,6 +50,20 @@ def cache_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def _code_version() -> str:
+    """A digest of the code that shapes what is cached (domain and services): an upgrade that
+    changes a cached object's shape or meaning never reads the previous release's answers, even
+    in a shared Redis while old and new instances run side by side."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha1()
+    for path in sorted([*package.glob("domain/*.py"), *package.glob("services/*.py")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+CODE_VERSION = _code_version()
+
+
 class QueryCache:
     """get-or-compute over a Flask-Caching backend, keyed by data set, version and arguments.
 
@@ -70,7 +85,7 @@ class QueryCache:
         """The key of a query's answer. scope names who may read it (restricted data sets pass
         the caller's access scope), so that an answer is never served across scopes."""
         digest = hashlib.sha1(repr(args).encode()).hexdigest()[:20]
-        return f"{dataset}:{scope}:v{version}:{query}:{digest}"
+        return f"{dataset}:{scope}:v{version}:{CODE_VERSION}:{query}:{digest}"
 
     def ping(self) -> bool:
         """Whether the shared backend answers a write and a read."""

@@ -53,15 +53,23 @@ class SalesService:
     def _dashboard(self, flt: SalesFilter) -> SalesData:
         previous = flt.previous_period()
         options = self.options()
+        previous_total = self.total(previous) if previous is not None else 0.0
+        year_on_year = None
+        recent = (
+            flt.last_twelve_months(options.last_day) if options.last_day and previous_total <= 0 else None
+        )
+        if recent is not None and (before := recent.previous_period()) is not None:
+            year_on_year = (self.total(recent), self.total(before))
         return shape_sales(
             self.weekly_by_region(flt),
             self.monthly_detail(flt),
-            self.total(previous) if previous is not None else 0.0,
+            previous_total,
             period=(
                 max(flt.start, options.first_day or flt.start),
                 min(flt.end, options.last_day or flt.end),
             ),
             all_regions=options.regions,
+            year_on_year=year_on_year,
         )
 
     def weekly_by_region(self, flt: SalesFilter) -> list[tuple[dt.date, str, float, int]]:
@@ -153,10 +161,12 @@ def shape_sales(
     previous_total: float,
     period: tuple[dt.date, dt.date] | None = None,
     all_regions: tuple[str, ...] = (),
+    year_on_year: tuple[float, float] | None = None,
 ) -> SalesData:
     """What the page draws. period: the days shown (the filter within the data), which decides
     the partial weeks at its ends and the Decembers it holds; all_regions: every region, so that
-    a region keeps its colour whatever is selected."""
+    a region keeps its colour whatever is selected; year_on_year: (last 12 months, the 12
+    before) when the period before holds no sales but the period spans two years."""
     if period is None:  # the weeks' own span
         days = [row[0] for row in weekly]
         period = (min(days), max(days) + dt.timedelta(days=6)) if days else (dt.date.min, dt.date.min)
@@ -166,7 +176,7 @@ def shape_sales(
         points=_points_by_year(monthly),
         monthly=_monthly_by_region(monthly),
         totals=_monthly_totals(monthly),
-        kpis=sales_kpis(monthly, previous_total),
+        kpis=sales_kpis(monthly, previous_total, year_on_year),
         all_regions=all_regions,
     )
 
@@ -196,9 +206,14 @@ def christmas_peaks(weekly: list[WeeklyRow], period: tuple[dt.date, dt.date]) ->
     return [(w.isoformat(), r, round(a, 2)) for w, r, a, _ in (best[y] for y in sorted(best))]
 
 
-def sales_kpis(monthly: list[MonthlyRow], previous: float) -> SalesKpis:
+def sales_kpis(
+    monthly: list[MonthlyRow], previous: float, year_on_year: tuple[float, float] | None = None
+) -> SalesKpis:
     if not monthly:
         return SalesKpis(0.0, previous, None, 0.0, None, 0.0)
+    compared = None
+    if previous <= 0 and year_on_year is not None and year_on_year[1] > 0:
+        compared, previous = year_on_year
     by_region: dict[str, float] = defaultdict(float)
     by_month: dict[str, float] = defaultdict(float)
     for year, month, region, _product, amount in monthly:
@@ -213,6 +228,7 @@ def sales_kpis(monthly: list[MonthlyRow], previous: float) -> SalesKpis:
         best_region_total=by_region[best_region],
         best_month=best_month,
         best_month_total=by_month[best_month],
+        compared_total=compared,
     )
 
 
