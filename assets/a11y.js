@@ -41,7 +41,11 @@
     return Array.from(bar.querySelectorAll("button.modebar-btn"));
   }
   function moveInToolbar(event) {
-    const buttons = toolbarButtons(event.currentTarget);
+    const bar = event.target.closest && event.target.closest(".modebar[role='toolbar']");
+    if (!bar) {
+      return;
+    }
+    const buttons = toolbarButtons(bar);
     const at = buttons.indexOf(document.activeElement);
     const moves = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: buttons.length - 1 };
     if (at < 0 || !(event.key in moves)) {
@@ -59,7 +63,6 @@
       if (bar.getAttribute("role") !== "toolbar") {
         bar.setAttribute("role", "toolbar");
         bar.setAttribute("aria-label", words().toolbar);
-        bar.addEventListener("keydown", moveInToolbar);
       }
       const buttons = toolbarButtons(bar);
       const current = buttons.filter(function (button) { return button.tabIndex === 0 && button.dataset.roving; });
@@ -199,6 +202,8 @@
     }
   });
   function start() {
+    // (one listener for every toolbar: plotly.js redraws them)
+    document.addEventListener("keydown", moveInToolbar);
     repair(document);
     observer.observe(document.body, {
       childList: true,

@@ -80,8 +80,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 
     // An employee table with no row says so (« Aucun employé… ») instead of « Page 0 sur 0 »:
     // the no-rows message over the grid, its paging bar hidden.
-    gridEmpty: function (response, gridId, className) {
-      const empty = Boolean(response) && response.rowCount === 0;
+    gridEmpty: function (rowCount, gridId, className) {
+      const empty = rowCount === 0;
       try {
         const api = window.dash_ag_grid && window.dash_ag_grid.getApi(gridId);
         if (api && empty) {

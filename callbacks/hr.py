@@ -325,6 +325,7 @@ def register(app: Dash, services: Services) -> None:
 
     @callback(
         Output(IDS.TABLE, "getRowsResponse"),
+        Output(IDS.TABLE_COUNT, "data"),  # (the grid clears getRowsResponse once read)
         Input(IDS.TABLE, "getRowsRequest"),
         State(IDS.DEPARTMENTS, "value"),
         State(IDS.EXPERIENCE, "value"),
@@ -337,12 +338,12 @@ def register(app: Dash, services: Services) -> None:
         start, end, sort = _grid_request(grid_request)
         flt = filter_from_inputs(departments, experience, age, selection, employees.options())
         rows, total = employees.rows(flt, start, end, sort)
-        return {"rowData": [table_row(row, current_locale()) for row in rows], "rowCount": total}
+        return {"rowData": [table_row(row, current_locale()) for row in rows], "rowCount": total}, total
 
     secure_clientside(app, "hr")(
         ClientsideFunction(namespace="dashhub", function_name="gridEmpty"),
         Output(IDS.TABLE, "className"),
-        Input(IDS.TABLE, "getRowsResponse"),
+        Input(IDS.TABLE_COUNT, "data"),
         State(IDS.TABLE, "id"),
         State(IDS.TABLE, "className"),
         prevent_initial_call=True,

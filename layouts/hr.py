@@ -45,6 +45,7 @@ class IDS:
     HEATMAP_HTML = "hr-heatmap-html"
     TABLE = "hr-table"
     TABLE_REFRESHED = "hr-table-refreshed"
+    TABLE_COUNT = "hr-table-count"
     EXPORT = ExportIds("hr")
     QUERY = "hr-query"  # the filters and the chart selection as a query string, for the exports
     VIEW = view_state_id("hr")
@@ -81,6 +82,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
             dcc.Store(id=IDS.QUERY, data=""),
             view_state_store("hr"),
             dcc.Store(id=IDS.TABLE_REFRESHED),
+            dcc.Store(id=IDS.TABLE_COUNT),
             html.Div(
                 [
                     html.Span(id=IDS.SELECTION_TEXT, className="small text-secondary"),

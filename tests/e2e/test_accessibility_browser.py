@@ -6,6 +6,8 @@ protocol, which the page's Content-Security-Policy does not govern).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
@@ -76,3 +78,68 @@ def test_the_filters_are_reached_and_opened_with_the_keyboard(hr_page):
     assert regions.evaluate("(node) => node.contains(document.activeElement)"), "Tab reaches the regions"
     hr_page.keyboard.press("ArrowDown")
     expect(hr_page.locator("[role=option]")).to_have_count(4)
+
+
+CHARTS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
+  id: gd.closest('.dash-graph').id,
+  role: gd.getAttribute('role'),
+  tabindex: gd.getAttribute('tabindex'),
+  label: gd.getAttribute('aria-label') || '',
+  title: (gd.querySelector('.gtitle') || {}).textContent || '',
+  stops: [...gd.querySelectorAll('.modebar button')].filter(b => b.tabIndex >= 0).length,
+  buttons: gd.querySelectorAll('.modebar button').length,
+}))"""
+
+
+def test_each_chart_is_a_named_figure_with_one_toolbar_stop(hr_page):
+    """Screen readers get each chart's title and key figures; the keyboard meets one stop per
+    toolbar (arrows move within it), not eight."""
+    hr_page.goto(hr_page.base_url + "/hr")
+    _settle(hr_page, "#hr-heatmap .main-svg")
+    charts = hr_page.evaluate(CHARTS)
+    assert len(charts) == 4
+    for chart in charts:
+        assert chart["role"] == "figure" and chart["tabindex"] == "0", chart["id"]
+        assert chart["title"] and chart["label"].startswith(chart["title"]), chart
+        assert chart["buttons"] > 1 and chart["stops"] == 1, chart
+    bars = next(c for c in charts if c["id"] == "hr-departments")
+    departments = hr_page.evaluate(
+        "() => document.querySelector('#hr-departments .js-plotly-plot').data[0].x"
+    )
+    assert all(department in bars["label"] for department in departments), bars["label"]
+    heatmap = next(c for c in charts if c["id"] == "hr-heatmap")
+    assert "valeurs de " in heatmap["label"]
+    # within a toolbar, the arrows move; Tab leaves it
+    toolbar = hr_page.locator("#hr-salary .modebar")
+    first = toolbar.locator("button").first
+    first.focus()
+    expect(toolbar).to_have_attribute("role", "toolbar")
+    hr_page.keyboard.press("ArrowRight")
+    second = toolbar.locator("button").nth(1)
+    expect(second).to_be_focused()
+    assert second.evaluate("(b) => b.tabIndex") == 0 and first.evaluate("(b) => b.tabIndex") == -1
+
+
+def test_plotly_and_the_date_picker_speak_french(hr_page):
+    hr_page.goto(hr_page.base_url + "/sales")
+    _settle(hr_page, "#sales-trend .main-svg")
+    titles = hr_page.locator("#sales-trend .modebar button").evaluate_all(
+        "(buttons) => buttons.map(b => b.getAttribute('data-title'))"
+    )
+    assert "Télécharger le graphique en PNG" in titles and "Réinitialiser les axes" in titles, titles
+    expect(hr_page.locator("#sales-regions")).to_contain_text("Toutes les régions (4)")
+    start = hr_page.locator("input#sales-dates")
+    expect(start).to_have_attribute("aria-label", "Date de début")
+    start.click()
+    expect(hr_page.locator("[role=dialog]").first).to_contain_text("janvier 2024")
+    expect(hr_page.get_by_role("button", name="Mois précédent")).to_have_count(1)
+    hr_page.keyboard.press("Escape")
+
+
+def test_an_empty_table_says_so_without_page_0_of_0(hr_page):
+    hr_page.goto(hr_page.base_url + "/hr?department=-")
+    _settle(hr_page, "#hr-heatmap .main-svg")
+    grid = hr_page.locator("#hr-table")
+    expect(grid).to_have_class(re.compile("grid-empty"))
+    expect(grid).to_contain_text("Aucun employé ne correspond à ces filtres")
+    expect(grid.locator(".ag-paging-panel")).to_be_hidden()

@@ -202,6 +202,7 @@ def test_table_pages_are_sorted_on_the_server(app, hr_client):
     rows = raw(app)
     it = rows[rows["department"] == "IT"].sort_values("salary", ascending=False, kind="stable")
     assert payload["rowCount"] == len(it)
+    assert response.get_json()["response"]["hr-table-count"]["data"] == len(it)  # (the page's « no rows »)
     assert [r["employee_id"] for r in payload["rowData"]] == it["employee_id"].iloc[20:40].tolist()
     assert payload["rowData"][0]["salary"] == fmt_money(it["salary"].iloc[20], "fr")
     too_big = {"startRow": 0, "endRow": 100_000}

@@ -49,7 +49,7 @@ def post_hr(client, departments, experience, age, selection=None):
 
 def table_body(request: Any, departments, experience, age, selection=None) -> dict:
     return callback_body(
-        [(IDS.TABLE, "getRowsResponse")],
+        [(IDS.TABLE, "getRowsResponse"), (IDS.TABLE_COUNT, "data")],
         [(IDS.TABLE, "getRowsRequest", request)],
         [
             (IDS.DEPARTMENTS, "value", departments),

@@ -23,9 +23,13 @@ AXIS_STYLE = {
 }
 
 
+LEGEND = {"orientation": "h", "yref": "container", "y": 0.93, "yanchor": "top", "xanchor": "left", "x": 0}
+
+
 def base_layout(title: str, locale: str = "fr", **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
-        # Title at the very top, legend between it and the plot: they never overlap, even at 375 px.
+        # Title at the very top, the legend under it (placed in the figure's frame, it pushes the
+        # plot down as far as its rows need): they never overlap, even at 375 px with 5 entries.
         "title": {
             "text": title,
             "x": 0.01,
@@ -38,9 +42,9 @@ def base_layout(title: str, locale: str = "fr", **extra: Any) -> dict[str, Any]:
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "colorway": list(PALETTE),
-        "margin": {"l": 56, "r": 16, "t": 96, "b": 48},
+        "margin": {"l": 56, "r": 16, "t": 64, "b": 48},
         "showlegend": True,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        "legend": LEGEND,
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
         "separators": separators(locale),
     }

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from dashhub.domain.sales import SalesData
-from dashhub.figures.common import MONEY_TICKS, Figure, base_layout, colon, colour_map, empty_figure, money
+from dashhub.figures.common import (
+    LEGEND,
+    MONEY_TICKS,
+    Figure,
+    base_layout,
+    colon,
+    colour_map,
+    empty_figure,
+    money,
+)
 from dashhub.i18n import N_, gettext, month_abbreviations
 
 # Words used inside hover templates (f-strings hide calls from the extractor: mark them here).
@@ -220,7 +229,7 @@ def sales_animation_figure(data: SalesData, locale: str) -> Figure:
         title,
         locale,
         **axes,
-        margin={"l": 56, "r": 16, "t": 96, "b": 170},
+        margin={"l": 56, "r": 16, "t": 64, "b": 170},
         updatemenus=[
             {
                 "type": "buttons",
@@ -286,14 +295,7 @@ def monthly_stacked_figure(data: SalesData, locale: str) -> Figure:
         barmode="stack",
         hovermode="x unified",
         # the legend reads like the stack: its first entry is the top segment
-        legend={
-            "orientation": "h",
-            "yanchor": "bottom",
-            "y": 1.02,
-            "xanchor": "left",
-            "x": 0,
-            "traceorder": "reversed",
-        },
+        legend={**LEGEND, "traceorder": "reversed"},
         xaxis={"title": {"text": t("Month")}, "tickformat": "%b %Y", "hoverformat": "%B %Y"},
         yaxis={"title": {"text": t("Sales (€)")}, "rangemode": "tozero", **MONEY_TICKS},
     )
