@@ -338,3 +338,18 @@ def filter_card(columns: list[dbc.Col]) -> dbc.Card:
         dbc.CardBody(dbc.Row(columns, className="g-3"), className="pb-2"),
         className="mb-3 filter-card",
     )
+
+
+def help_panel(items: list[tuple[str, str]]) -> html.Details:
+    """« How to read this dashboard »: a closed disclosure under the page's title (no callback;
+    opened with a click, Enter or Space), each item a term and what it means."""
+    return html.Details(
+        [
+            html.Summary([html.I(className="bi bi-question-circle me-1"), _("How to read this dashboard")]),
+            html.Dl(
+                [part for term, text in items for part in (html.Dt(_(term)), html.Dd(_(text)))],
+                className="help-list mb-0 mt-2",
+            ),
+        ],
+        className="help-panel mb-3",
+    )

@@ -7,14 +7,15 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashhub.domain.hr import HrFilter, HrOptions, selection_to_store
+from dashhub.i18n import N_, number_separators
 from dashhub.i18n import gettext as _
-from dashhub.i18n import number_separators
 from dashhub.layouts.common import (
     ExportIds,
     chart_card,
     export_panel,
     filter_actions,
     filter_card,
+    help_panel,
     kpi_card,
     multi_select,
     no_data_page,
@@ -61,6 +62,43 @@ CHART_FILES = {
 }
 CSV_FILE = "rh"
 
+# The page's help (« How to read this dashboard »).
+HELP = [
+    (
+        N_("Filters"),
+        N_(
+            "Departments, experience and age apply to every chart, figure and the table. They are kept "
+            "in the address: copy it to share this view."
+        ),
+    ),
+    (
+        N_("Selecting on the charts"),
+        N_(
+            "Click a department's bar or a heatmap cell, or draw a box or a lasso on the scatter: every "
+            "chart and the table keep only those employees. « Clear selection » undoes it."
+        ),
+    ),
+    (
+        N_("Performance by department"),
+        N_("Mean score with its 95 % confidence interval; bars start at zero."),
+    ),
+    (
+        N_("Satisfaction by age and experience"),
+        N_("Mean satisfaction per cell; a cell of too few employees is left blank (the note says how many)."),
+    ),
+    (
+        N_("Employee table"),
+        N_("Sorted and paged on the server, 20 rows per page."),
+    ),
+    (
+        N_("Exports"),
+        N_(
+            "PNG from a chart's toolbar, HTML from the link under it, the filtered employees as CSV (in "
+            "the background). File names record the filters."
+        ),
+    ),
+]
+
 
 def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -> html.Div:
     if options.empty:
@@ -76,6 +114,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
                 _("Employees by department, age and experience: filters and chart selections update all."),
                 className="text-secondary mb-3",
             ),
+            help_panel(HELP),
             _filters(options, flt),
             export_panel(IDS.EXPORT, export_ticket),
             dcc.Store(id=IDS.SELECTION, data=selection_to_store(flt.selection)),

@@ -6,7 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashhub.domain.sales import SalesFilter, SalesOptions
-from dashhub.i18n import fmt_date
+from dashhub.i18n import N_, fmt_date
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     ExportIds,
@@ -14,6 +14,7 @@ from dashhub.layouts.common import (
     export_panel,
     filter_actions,
     filter_card,
+    help_panel,
     kpi_card,
     multi_select,
     no_data_page,
@@ -48,6 +49,51 @@ class IDS:
 CHART_FILES = {"trend": "ventes-evolution", "animation": "ventes-mois-region", "stacked": "ventes-mensuelles"}
 CSV_FILE = "ventes"
 
+# The page's help (« How to read this dashboard »).
+HELP = [
+    (
+        N_("Filters"),
+        N_(
+            "Regions, products and period apply to every chart and figure. They are kept in the "
+            "address: copy it to share this view."
+        ),
+    ),
+    (
+        N_("Sales by region over time"),
+        N_(
+            "One line per region, sales per week. « Christmas peak » marks the highest week of each "
+            "December shown. A dotted end is a week the period shows only in part."
+        ),
+    ),
+    (
+        N_("Animated by year"),
+        N_("▶ Play runs through the years; the slider picks one. With a single year, that year is shown."),
+    ),
+    (
+        N_("Monthly sales by region"),
+        N_("Bars stacked by region; hover a month for its total."),
+    ),
+    (
+        N_("Growth"),
+        N_(
+            "Against the period of the same length just before. When nothing precedes it, the last 12 "
+            "months against the 12 before."
+        ),
+    ),
+    (
+        N_("Exports"),
+        N_(
+            "PNG from a chart's toolbar, HTML from the link under it, the filtered rows as CSV (in the "
+            "background; « French spreadsheet » uses ; and decimal commas). File names record the "
+            "filters."
+        ),
+    ),
+    (
+        N_("Keyboard"),
+        N_("Tab reaches each chart and its toolbar; the arrow keys move within the toolbar."),
+    ),
+]
+
 
 def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: str) -> html.Div:
     if options.empty:
@@ -74,6 +120,7 @@ def layout(options: SalesOptions, flt: SalesFilter, locale: str, export_ticket: 
                     ),
                 ]
             ),
+            help_panel(HELP),
             _filters(options, flt, locale),
             export_panel(IDS.EXPORT, export_ticket),
             dcc.Store(id=IDS.QUERY, data=""),

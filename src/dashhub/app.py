@@ -37,6 +37,7 @@ from dashhub.migrations import check_schema
 from dashhub.plotly_bundle import install_partial_plotly
 from dashhub.registry import DASHBOARDS, find
 from dashhub.shell import PAGE_CONTENT, PAGE_MARK, ROUTE, app_layout, forbidden, home, not_found
+from dashhub.themes import THEMES, remember_theme
 from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.layout = lambda: app_layout(services.access.visible(current_user))
     server.extensions["dashhub"] = services
     _register_routes(server, services)
+    _register_theme_route(server, services)
     install_dispatch_guard(server, services.access, services.prefix, app)
     install_download_route(server, services)
     api.install(server, services, limiter)
@@ -217,6 +219,26 @@ def _register_routes(server: Flask, services: Services) -> None:
             remember_locale(response, code)
             if current_user.is_authenticated:
                 services.users.set_locale(int(current_user.id), code)
+        return response
+
+
+def _register_theme_route(server: Flask, services: Services) -> None:
+    prefix = services.prefix
+
+    @server.route(f"{prefix}/theme", methods=["POST"])
+    def choose_theme() -> Response:
+        """Light, dark or the system's: for this browser, and for the user wherever they log in
+        next. A POST with the page's CSRF token, like the language switch."""
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            return jsonify(error=_("Invalid or expired form: reload the page.")), 400
+        theme = request.form.get("theme", "")
+        response = redirect(_same_site_return_path(prefix))
+        if theme in THEMES:
+            remember_theme(response, theme)
+            if current_user.is_authenticated:
+                services.users.set_theme(int(current_user.id), theme)
         return response
 
 

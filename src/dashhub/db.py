@@ -108,6 +108,7 @@ user_settings = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("locale", String(8), nullable=True),
+    Column("theme", String(8), nullable=True),  # auto, light or dark (0006)
 )
 
 # Failed logins per (user name, client address), whether or not the user exists: a lock holds one

@@ -8,9 +8,10 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from dashhub import __version__
-from dashhub.i18n import LOCALES, current_locale
+from dashhub.i18n import LOCALES, N_, current_locale
 from dashhub.i18n import gettext as _
 from dashhub.registry import Dashboard
+from dashhub.themes import current_theme
 
 PAGE_CONTENT = "page-content"
 ROUTE = "route"  # {pathname, search}: the address the page content was drawn for
@@ -46,13 +47,23 @@ def app_layout(dashboards: list[Dashboard]) -> html.Div:
 def request_messages() -> html.Div:
     """What the page says when a request fails (read by assets/dashhub.js, in the user's language)."""
     messages = {
+        # (the controls show the new choice, the charts the previous one: each message says so)
         "data-unavailable": _(
-            "The database is not answering: figures cannot be updated. "
+            "The database is not answering: the charts still show your previous choice. "
             "Your filters are kept; try again in a moment."
         ),
-        "data-error": _("Something went wrong on the server; the administrators have been told."),
-        "data-timeout": _("The server did not answer in time. Try again in a moment."),
-        "data-offline": _("The connection to the server was lost. Check your network and try again."),
+        "data-error": _(
+            "Something went wrong on the server: the charts still show your previous choice. "
+            "The administrators have been told."
+        ),
+        "data-timeout": _(
+            "The server did not answer in time: the charts still show your previous choice. "
+            "Try again in a moment."
+        ),
+        "data-offline": _(
+            "The connection to the server was lost: the charts still show your previous choice. "
+            "Check your network and try again."
+        ),
         "data-session": _("Your session has ended: log in again."),
         "data-close": _("Close"),
     }
@@ -85,7 +96,8 @@ def navbar(dashboards: list[Dashboard]) -> dbc.Navbar:
                     [
                         dbc.Nav(links, navbar=True, className="me-auto"),
                         html.Div(
-                            [language_switch(), user_menu()], className="d-flex gap-3 align-items-center"
+                            [theme_switch(), language_switch(), user_menu()],
+                            className="d-flex gap-3 align-items-center",
                         ),
                     ],
                     id="navbar-collapse",
@@ -129,6 +141,43 @@ def language_switch() -> html.Form:
         method="POST",
         action=get_relative_path("/locale"),
         className="language-switch mb-0",
+    )
+
+
+THEME_CHOICES = (
+    ("auto", "circle-half", N_("Theme of the system")),
+    ("light", "sun", N_("Light theme")),
+    ("dark", "moon-stars", N_("Dark theme")),
+)
+
+
+def theme_switch() -> html.Form:
+    """Follow the system, light or dark (a POST with a CSRF token; remembered for the user)."""
+    current = current_theme()
+    return html.Form(
+        [
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf(), id="theme-csrf"),
+            html.Div(
+                [
+                    html.Button(
+                        html.I(className=f"bi bi-{icon}"),
+                        type="submit",
+                        name="theme",
+                        value=theme,
+                        className="btn btn-sm " + ("btn-light" if theme == current else "btn-outline-light"),
+                        title=_(label),
+                        **{"aria-label": _(label), "aria-pressed": "true" if theme == current else "false"},
+                    )
+                    for theme, icon, label in THEME_CHOICES
+                ],
+                className="d-flex gap-1",
+                role="group",
+                **{"aria-label": _("Theme")},
+            ),
+        ],
+        method="POST",
+        action=get_relative_path("/theme"),
+        className="theme-switch mb-0",
     )
 
 

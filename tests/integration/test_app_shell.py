@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 
@@ -250,3 +251,45 @@ def test_browsers_get_compressed_bundles_and_long_lived_assets(client):
     assert again.status_code == 304
     api = client.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip, br"})
     assert "Content-Encoding" not in api.headers
+
+
+def _switch_theme(client, theme: str, token_source: str = "/login"):
+    page = client.get(token_source).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post("/theme", data={"theme": theme, "csrf_token": token})
+
+
+def _html_tag(client, path: str) -> str:
+    page = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+    return re.search(r"<html[^>]*>", page).group(0)
+
+
+def test_the_theme_follows_the_system_until_chosen_then_the_user(demo_app):
+    client = logged_in(demo_app)
+    assert _html_tag(client, "/sales") == '<html lang="fr" data-theme="auto">'  # theme.js decides
+    response = _switch_theme(client, "dark")
+    assert response.status_code == 302 and "dashhub_theme=dark" in response.headers["Set-Cookie"]
+    assert 'data-bs-theme="dark"' in _html_tag(client, "/sales")
+    assert 'data-bs-theme="dark"' in _html_tag(client, "/login")  # (the login page too)
+    switch_locale(client, "en")  # another setting keeps this one
+    other_browser = demo_app.server.test_client()
+    cookies = login(other_browser, "viewer").headers.getlist("Set-Cookie")
+    assert any("dashhub_theme=dark" in c for c in cookies) and any("dashhub_locale=en" in c for c in cookies)
+    assert _switch_theme(client, "auto").status_code == 302
+    assert 'data-theme="auto"' in _html_tag(client, "/sales")
+
+
+def test_a_forged_or_unknown_theme_changes_nothing(client):
+    assert "dashhub_theme" not in _switch_theme(client, "<script>").headers.get("Set-Cookie", "")
+    forged = client.post("/theme", data={"theme": "dark"})
+    assert forged.status_code == 400 and "dashhub_theme" not in forged.headers.get("Set-Cookie", "")
+    client.set_cookie("dashhub_theme", '"><script>alert(1)</script>')
+    assert _html_tag(client, "/login") == '<html lang="fr" data-theme="auto">'
+
+
+def test_ventes_and_rh_say_how_to_read_them(demo_app):
+    viewer = logged_in(demo_app)
+    sales = rendered(viewer, "/sales")
+    assert "Comment lire ce tableau de bord" in sales and "12 derniers mois" in sales
+    hr = rendered(logged_in(demo_app, "hr"), "/hr")
+    assert "Effacer la sélection" in hr and "intervalle de confiance à 95 %" in hr

@@ -22,6 +22,7 @@ from dashhub.auth.callbacks import CALLBACK_KEYS
 from dashhub.auth.web import SESSION_ID, Access
 from dashhub.i18n import current_locale
 from dashhub.registry import by_key
+from dashhub.themes import current_theme, html_attributes
 
 VERSION_KEYS = ("dash_version", "python_version", "plotly_version", "ddk_version", "dash_version_url")
 
@@ -44,9 +45,12 @@ class GuardedDash(Dash):
         return config
 
     def interpolate_index(self, **kwargs) -> str:
-        """Dash's page, with the user's language on <html> (screen readers read it aloud)."""
+        """Dash's page, with the user's language on <html> (screen readers read it aloud) and
+        their theme (light, dark, or the system's)."""
         page = super().interpolate_index(**kwargs)
-        return page.replace("<html>", f'<html lang="{current_locale()}">', 1)
+        return page.replace(
+            "<html>", f'<html lang="{current_locale()}"{html_attributes(current_theme())}>', 1
+        )
 
     def dependencies(self):
         keys: dict = self.server.extensions.get(CALLBACK_KEYS, {})

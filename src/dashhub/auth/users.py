@@ -178,9 +178,24 @@ class UserStore:
             return conn.scalar(select(user_settings.c.locale).where(user_settings.c.user_id == user_id))
 
     def set_locale(self, user_id: int, locale: str) -> None:
+        self._save_setting(user_id, locale=locale)
+
+    def theme(self, user_id: int) -> str | None:
+        """The theme the user last chose, if any (auto, light or dark)."""
+        with self._engine.connect() as conn:
+            return conn.scalar(select(user_settings.c.theme).where(user_settings.c.user_id == user_id))
+
+    def set_theme(self, user_id: int, theme: str) -> None:
+        self._save_setting(user_id, theme=theme)
+
+    def _save_setting(self, user_id: int, **values: str) -> None:
+        """One of the user's settings, the others kept."""
         with self._engine.begin() as conn:
-            conn.execute(user_settings.delete().where(user_settings.c.user_id == user_id))
-            conn.execute(user_settings.insert().values(user_id=user_id, locale=locale))
+            updated = conn.execute(
+                user_settings.update().where(user_settings.c.user_id == user_id).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(user_settings.insert().values(user_id=user_id, **values))
 
     def all(self) -> list[tuple[str, str, bool]]:
         with self._engine.connect() as conn:

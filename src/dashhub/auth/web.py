@@ -21,6 +21,7 @@ from dashhub.config import Settings
 from dashhub.i18n import LOCALES, current_locale, remember_locale
 from dashhub.i18n import gettext as _
 from dashhub.registry import DASHBOARDS, Dashboard, allowed_roles, by_key, permitted_roles
+from dashhub.themes import current_theme, html_attributes, remember_theme
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,11 @@ PUBLIC_ASSETS = frozenset(
         "/assets/bootstrap.min.css",
         "/assets/bootstrap-icons.min.css",
         "/assets/dashhub.css",
+        "/assets/theme.js",
         "/assets/fonts/bootstrap-icons.woff2",
     }
 )
-LOCALE_PATHS = frozenset({"/locale"})  # the language switch works before login too
+LOCALE_PATHS = frozenset({"/locale", "/theme"})  # the language and theme switches work before login too
 SESSION_ID = "dashhub_sid"  # the session cookie's key for the server-side session id
 
 
@@ -118,6 +120,7 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
             prefix=prefix,
             locale=current_locale(),
             locales=LOCALES,
+            theme_attributes=html_attributes(current_theme()),
             version=__version__,
             _=_,
         )
@@ -162,6 +165,9 @@ def install(server: Flask, settings: Settings, store: UserStore, audit: AuditLog
         saved = store.locale(result.user.id)
         if saved:
             remember_locale(response, saved)  # the language follows the user to a new browser
+        theme = store.theme(result.user.id)
+        if theme:
+            remember_theme(response, theme)  # so does the theme
         return response
 
     @server.route(f"{prefix}/logout", methods=["POST"])
