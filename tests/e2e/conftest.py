@@ -228,6 +228,15 @@ def add_user(env: dict, role: str) -> None:
     )
 
 
+PARTIAL_WEEK_LEGEND = ("semaine partielle (pointillés)", "partial week (dotted)")
+
+
+def trend_regions(page) -> list[str]:
+    """The regions in the Ventes trend's legend (not its « partial week » entry)."""
+    names = page.locator("#sales-trend .legendtext").all_text_contents()
+    return [name for name in names if name not in PARTIAL_WEEK_LEGEND]
+
+
 def toggle_region(page, region: str) -> None:
     """Add or remove one region in the Ventes filter, the way a user does."""
     page.locator("#sales-regions").click()

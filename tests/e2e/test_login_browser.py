@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import PASSWORDS
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, trend_regions
 
 
 def test_a_visitor_is_sent_to_the_login_page_and_back(anonymous_page):
@@ -21,7 +21,7 @@ def test_a_visitor_is_sent_to_the_login_page_and_back(anonymous_page):
     page.click("main button[type=submit]")
     page.wait_for_url("**/sales?region=Nord")
     page.wait_for_selector("#sales-trend .main-svg")
-    assert page.locator("#sales-trend .legendtext").all_text_contents() == ["Nord"]
+    assert trend_regions(page) == ["Nord"]
 
 
 def test_logout_returns_to_the_login_page(anonymous_page):
