@@ -231,6 +231,9 @@ def multi_select(
             multi=True,
             labels=dropdown_labels(),
             placeholder=placeholder,
+            # every option in view without scrolling up to eight (four regions, five departments),
+            # below « select all » and the search box
+            maxHeight=340,
         ),
     ]
 

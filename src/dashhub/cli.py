@@ -6,10 +6,12 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
 from sqlalchemy import delete
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import UserError, UserStore, generate_password
@@ -19,6 +21,8 @@ from dashhub.demo import demo_employees, demo_sales
 from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
 from dashhub.services.loading import (
     DATASETS,
+    RejectLimit,
+    count_rows,
     insert_employees,
     insert_sales,
     load_csv,
@@ -45,7 +49,59 @@ def _settings(config: Path | None) -> Settings:
         sys.exit(2)
 
 
-@click.group()
+DATABASE_PROBLEMS = (OperationalError, InterfaceError, ArgumentError, NoSuchModuleError, ModuleNotFoundError)
+
+
+class _Commands(click.Group):
+    """A database that cannot be reached or used is one line that names the setting and what to
+    try, not a traceback (--debug shows it)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (
+            OperationalError,
+            InterfaceError,
+            ArgumentError,
+            NoSuchModuleError,
+            ModuleNotFoundError,
+        ) as exc:
+            driver_missing = isinstance(exc, ModuleNotFoundError) and any(
+                "sqlalchemy/dialects" in frame.filename for frame in traceback.extract_tb(exc.__traceback__)
+            )
+            if ctx.params.get("debug") or (isinstance(exc, ModuleNotFoundError) and not driver_missing):
+                raise
+            click.echo(f"Error: {_database_problem(ctx.params.get('config'), exc)}", err=True)
+            sys.exit(2)
+
+
+def _database_problem(config: Path | None, exc: Exception) -> str:
+    try:
+        url = load_settings(config).database_url
+    except ConfigError:
+        url = "?"
+    shown = _redacted(url)
+    if isinstance(exc, NoSuchModuleError | ModuleNotFoundError):
+        return (
+            f"database.url ({shown}) names a driver this installation does not have; "
+            "use sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME."
+        )
+    if isinstance(exc, ArgumentError):
+        return f"database.url ({shown}) is not a database URL; use sqlite:///PATH or postgresql+psycopg://…"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    hint = (
+        "check that its folder exists and is writable"
+        if url.startswith("sqlite")
+        else "check that the server runs and accepts this user"
+    )
+    return (
+        f"cannot use the database {shown}: {reason}. Check database.url (DASHHUB_DATABASE__URL); "
+        f"{hint}. (--debug shows the traceback.)"
+    )
+
+
+@click.group(cls=_Commands)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -53,7 +109,7 @@ def _settings(config: Path | None) -> Settings:
     help="Configuration file (default: $DASHHUB_CONFIG, else ./config.yaml).",
 )
 @click.pass_context
-def main(ctx: click.Context, config: Path | None) -> None:
+def main(ctx: click.Context, config: Path | None, debug: bool) -> None:
     """dashhub: interactive data and ML dashboards."""
     ctx.obj = config
 
@@ -158,13 +214,41 @@ def _ensure_admin(settings: Settings, engine) -> None:
 @main.command()
 @click.argument("dataset", type=click.Choice(sorted(DATASETS)))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--replace", is_flag=True, help="Delete the data set's rows before loading.")
+@click.option("--replace", is_flag=True, help="Delete the data set's rows before loading (asks first).")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask before --replace deletes rows (needed without a terminal)."
+)
+@click.option(
+    "--max-rejected",
+    metavar="N|P%",
+    help="Refuse the file when more rows than this are rejected (default: loading.max_rejected).",
+)
+@click.option("--allow-rejected", is_flag=True, help="Exit 0 even when some rows were rejected.")
 @click.pass_obj
-def load(config: Path | None, dataset: str, file: Path, replace: bool) -> None:
-    """Validate FILE and load its good rows into DATASET in one transaction."""
+def load(
+    config: Path | None,
+    dataset: str,
+    file: Path,
+    replace: bool,
+    yes: bool,
+    max_rejected: str | None,
+    allow_rejected: bool,
+) -> None:
+    """Validate FILE and load its good rows into DATASET in one transaction.
+
+    Exit status: 0 every row loaded; 1 nothing loaded (the file, or too many of its rows, were
+    refused); 2 a usage or setup error; 3 loaded, but some rows were rejected (--allow-rejected: 0).
+    """
     settings = _settings(config)
+    try:
+        limit = RejectLimit.parse(max_rejected or settings.loading.max_rejected)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-rejected") from None
     engine = _engine(settings)
-    report = load_csv(engine, dataset, file, replace=replace)
+    where = _redacted(settings.database_url)
+    if replace:
+        _confirm_replace(engine, dataset, file, where, yes)
+    report = load_csv(engine, dataset, file, replace=replace, max_rejected=limit)
     engine.dispose()
     for row in report.rejected:
         click.echo(f"line {row.line}: {row.reason}", err=True)
@@ -172,9 +256,27 @@ def load(config: Path | None, dataset: str, file: Path, replace: bool) -> None:
     if hidden:
         click.echo(f"… and {hidden:,} more rejected rows", err=True)
     if report.error:
-        click.echo(f"Error: {file}: {report.error}. Nothing was loaded.", err=True)
+        click.echo(f"Error: {file}: {report.error}. Nothing was loaded; {where} is unchanged.", err=True)
         sys.exit(1)
-    click.echo(f"Loaded {report.loaded:,} rows into {dataset}; rejected {report.rejected_count:,}.")
+    click.echo(f"Loaded {report.loaded:,} rows into {dataset} ({where}); rejected {report.rejected_count:,}.")
+    if report.rejected_count and not allow_rejected:
+        sys.exit(3)
+
+
+def _confirm_replace(engine, dataset: str, file: Path, where: str, yes: bool) -> None:
+    """Say what --replace deletes; ask (or, without a terminal, require --yes)."""
+    with engine.connect() as conn:
+        count = count_rows(conn, dataset)
+    message = f"--replace deletes the {count:,} rows of {dataset} in {where} before loading {file.name}."
+    if yes or count == 0:
+        click.echo(message)
+        return
+    if not sys.stdin.isatty():
+        click.echo(f"Error: {message} Add --yes to confirm (there is no terminal to ask).", err=True)
+        sys.exit(2)
+    if not click.confirm(f"{message} Go on?", default=False):
+        click.echo("Nothing was changed.", err=True)
+        sys.exit(1)
 
 
 @main.group()

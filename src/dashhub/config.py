@@ -217,6 +217,12 @@ class HrConfig(_Section):
     min_cell_count: int = Field(5, ge=1, le=1000)
 
 
+class LoadingConfig(_Section):
+    # `dashhub load` refuses a file (and changes nothing) when more of its rows are rejected than
+    # this: a count ("10") or a share of the file's rows ("1%"). `--max-rejected` overrides it.
+    max_rejected: str = Field("1%", pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$")
+
+
 class PathsConfig(_Section):
     data_dir: str = "data"
 
@@ -275,6 +281,7 @@ class Settings(BaseSettings):
     jobs: JobsConfig = JobsConfig()
     ml: MlConfig = MlConfig()
     hr: HrConfig = HrConfig()
+    loading: LoadingConfig = LoadingConfig()
     api: ApiConfig = ApiConfig()
     metrics: MetricsConfig = MetricsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()

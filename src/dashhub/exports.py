@@ -7,17 +7,21 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from html import escape
 
 import plotly.io as pio
 from flask import Response, stream_with_context
 
 from dashhub.csvsafe import safe_cell
+from dashhub.i18n import current_locale, plotly_locale
 
 CSV_FLUSH_ROWS = 5000
 
 
 def chart_html(figure: dict, filename: str) -> Response:
-    """The figure as a standalone page (plotly.js inlined: it opens offline)."""
+    """The figure as a standalone page (plotly.js inlined: it opens offline), in the user's
+    language: its dates and numbers (Plotly's locale), its toolbar, its <title> and <html lang>."""
+    locale = current_locale()
     html = pio.to_html(
         figure,
         include_plotlyjs=True,
@@ -28,9 +32,20 @@ def chart_html(figure: dict, filename: str) -> Response:
             "displaylogo": False,
             "showSendToCloud": False,
             "plotlyServerURL": "",
+            **plotly_locale(locale),
         },
     )
+    title = escape(_plain_title(figure) or filename)
+    html = html.replace("<html>", f'<html lang="{locale}">', 1).replace(
+        "<head>", f'<head><meta charset="utf-8" /><title>{title}</title>', 1
+    )
     return attachment(html, filename, "text/html; charset=utf-8")
+
+
+def _plain_title(figure: dict) -> str:
+    title = (figure.get("layout") or {}).get("title") or {}
+    text = title.get("text", "") if isinstance(title, dict) else str(title)
+    return re.sub(r"<[^>]+>", " ", text).strip()
 
 
 def csv_download(header: Sequence[str], rows: Iterable[Sequence], filename: str) -> Response:

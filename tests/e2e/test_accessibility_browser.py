@@ -143,3 +143,14 @@ def test_an_empty_table_says_so_without_page_0_of_0(hr_page):
     expect(grid).to_have_class(re.compile("grid-empty"))
     expect(grid).to_contain_text("Aucun employé ne correspond à ces filtres")
     expect(grid.locator(".ag-paging-panel")).to_be_hidden()
+
+
+def test_every_region_is_in_view_when_the_list_opens(hr_page):
+    hr_page.goto(hr_page.base_url + "/sales")
+    _settle(hr_page, "#sales-trend .main-svg")
+    hr_page.locator("#sales-regions").click()
+    options = hr_page.get_by_role("option")
+    expect(options).to_have_count(4)
+    for i in range(4):
+        expect(options.nth(i)).to_be_in_viewport(ratio=1)
+    hr_page.keyboard.press("Escape")

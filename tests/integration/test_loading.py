@@ -68,14 +68,14 @@ def test_load_reports_each_bad_row_with_its_line_and_loads_the_good_ones(empty_s
     _invoke(settings, "init")
     path = tmp_path / "sales.csv"
     path.write_text(GOOD_AND_BAD)
-    result = _invoke(settings, "load", "sales", str(path))
-    assert result.exit_code == 0, result.output
+    result = _invoke(settings, "load", "sales", str(path), "--max-rejected", "100%")
+    assert result.exit_code == 3, result.output  # (loaded, but rows were rejected)
     assert "line 3: amount is not a number" in result.output
     assert "line 4: date is not a date in YYYY-MM-DD form" in result.output
     assert "line 5: region is empty" in result.output
-    assert "line 6: amount is not a number" in result.output
+    assert "line 6: amount is not a number" in result.output  # (1e400: not a finite number)
     assert "line 7: expected 4 fields, found 5" in result.output
-    assert "Loaded 2 rows into sales; rejected 5." in result.output
+    assert "Loaded 2 rows into sales (" in result.output and "; rejected 5." in result.output
     assert _count(settings.database_url, sales) == 2
     assert _count(settings.database_url, sales_daily) == 2
 
@@ -86,7 +86,7 @@ def test_a_file_without_a_good_row_changes_nothing(settings, tmp_path):
     path.write_text("date,region,product,amount\nyesterday,Nord,A,1\n2025-01-01,Nord,A,many\n")
     result = _invoke(settings, "load", "sales", str(path))
     assert result.exit_code == 1
-    assert "no valid row: nothing was loaded" in result.output
+    assert "no valid row. Nothing was loaded;" in result.output
     assert (_count(settings.database_url, sales), _version(settings.database_url, "sales")) == before
 
 
@@ -118,7 +118,7 @@ def test_employees_load_checks_ranges_and_duplicate_ids(empty_settings, tmp_path
         "4,HR,40.5,5,60000,90,7\n"
         "5,Sales,45,20,70000,75,11\n"
     )
-    result = _invoke(settings, "load", "employees", str(path))
+    result = _invoke(settings, "load", "employees", str(path), "--max-rejected", "5", "--allow-rejected")
     assert result.exit_code == 0, result.output
     assert "line 3: employee_id appears twice in the file" in result.output
     assert "line 4: age is above 100" in result.output
@@ -126,7 +126,7 @@ def test_employees_load_checks_ranges_and_duplicate_ids(empty_settings, tmp_path
     assert "line 6: age is not a whole number" in result.output
     assert "line 7: satisfaction is above 10" in result.output
     assert _count(settings.database_url, employees) == 1
-    again = _invoke(settings, "load", "employees", str(path))
+    again = _invoke(settings, "load", "employees", str(path), "--max-rejected", "100%")
     assert "line 2: employee_id is already loaded" in again.output
 
 
@@ -142,3 +142,82 @@ def test_loaded_rows_are_seen_at_once_through_the_cache(demo_app, settings, tmp_
     weeks = [t for t in after["sales-trend"]["data"] if t["meta"] in ("weeks", "partial")]  # each week once
     trend_total = sum(sum(t["y"]) for t in weeks)
     assert after["sales-kpi-total"] == fmt_money(trend_total, "fr")
+
+
+MOSTLY_BAD = "date,region,product,amount\n2025-01-01,Nord,A,1\n" + "".join(
+    f"2025-01-0{i},Nord,A,{i},5\n" for i in range(2, 7)
+)
+
+
+def test_a_mostly_rejected_file_changes_nothing_even_with_replace(settings, tmp_path):
+    """« --replace » with a file whose rows are mostly rejected used to wipe the table and exit 0."""
+    before = (_count(settings.database_url, sales), _version(settings.database_url, "sales"))
+    path = tmp_path / "mostly_bad.csv"
+    path.write_text(MOSTLY_BAD)
+    result = _invoke(settings, "load", "sales", str(path), "--replace", "--yes")
+    assert result.exit_code == 1, result.output
+    assert f"--replace deletes the {before[0]:,} rows of sales" in result.output
+    assert "5 of 6 rows rejected, more than the 1% of the rows allowed" in result.output
+    assert "is unchanged" in result.output
+    assert (_count(settings.database_url, sales), _version(settings.database_url, "sales")) == before
+    # a count instead of a share, and a limit the file is within: loaded, exit 3 (rows rejected)
+    allowed = _invoke(settings, "load", "sales", str(path), "--max-rejected", "5")
+    assert allowed.exit_code == 3 and _count(settings.database_url, sales) == before[0] + 1
+
+
+def test_replace_says_what_it_deletes_and_asks_first(settings, tmp_path):
+    before = _count(settings.database_url, sales)
+    path = tmp_path / "one.csv"
+    path.write_text("date,region,product,amount\n2025-01-01,Nord,A,1\n")
+    unattended = _invoke(settings, "load", "sales", str(path), "--replace")  # (no terminal)
+    assert unattended.exit_code == 2 and "Add --yes to confirm" in unattended.output
+    assert _count(settings.database_url, sales) == before
+    confirmed = _invoke(settings, "load", "sales", str(path), "--replace", "--yes")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert _count(settings.database_url, sales) == 1
+
+
+def test_nul_bytes_and_unbounded_amounts_are_rejected_rows_on_both_databases(settings, tmp_path):
+    """1e308 twice on one day made Inf in the SQLite rollup and a PostgreSQL traceback; a NUL byte
+    was cut on SQLite (« Prod ») and refused the whole file on PostgreSQL."""
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(
+        b"date,region,product,amount\n"
+        b"2025-01-01,Nord,Prod\x00uit A,10\n"
+        b"2025-01-01,Nord,Produit A,1e308\n"
+        b"2025-01-01,Nord,Produit A,1e308\n"
+        b"2025-01-01,Nord,Produit A,-2e12\n"
+        b"2025-01-01,Nord,Produit A,12.5\n"
+    )
+    result = _invoke(settings, "load", "sales", str(path), "--max-rejected", "100%")
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert "line 2: contains a NUL byte" in result.output
+    assert "line 3: amount is above 1,000,000,000,000" in result.output
+    assert "line 5: amount is below -1,000,000,000,000" in result.output
+    assert "Loaded 1 rows into sales" in result.output
+
+
+@pytest.mark.parametrize("value", ["many", "-1", "2.5", "150%"])
+def test_a_bad_max_rejected_is_a_usage_error(settings, tmp_path, value):
+    path = tmp_path / "one.csv"
+    path.write_text("date,region,product,amount\n2025-01-01,Nord,A,1\n")
+    result = _invoke(settings, "load", "sales", str(path), "--max-rejected", value)
+    assert result.exit_code == 2 and "--max-rejected" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql+psycopg://nobody@127.0.0.1:1/nothing", "cannot use the database postgresql+psycopg://"),
+        ("postgresql+psycopg2://nobody@127.0.0.1/nothing", "names a driver this installation does not have"),
+        ("sqlite:////nonexistent-folder/dashhub.db", "check that its folder exists and is writable"),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path, url, said):
+    env = {"DASHHUB_DATABASE__URL": url, "DASHHUB_PATHS__DATA_DIR": str(tmp_path)}
+    for command in (["users", "list"], ["init"], ["load", "sales", __file__]):
+        result = CliRunner().invoke(main, command, env=env)
+        assert result.exit_code == 2, (command, result.output)
+        assert said in result.output and "Traceback" not in result.output, (command, result.output)
+        assert "database.url" in result.output

@@ -158,6 +158,10 @@ def test_html_export_is_a_standalone_chart(client):
     html = response.get_data(as_text=True)
     assert "Pic de No" in html
     assert "plotly" in html.lower() and len(html) > 1_000_000  # plotly.js inlined: works offline
+    # in the user's language: the page's title and lang, Plotly's French months and toolbar
+    assert '<html lang="fr">' in html and "<title>Évolution des ventes par région</title>" in html
+    assert '"locale": "fr"' in html and '"janvier"' in html
+    assert "T\\u00e9l\\u00e9charger le graphique en PNG" in html  # (JSON-escaped)
     assert client.get("/export/sales/nothing.html").status_code == 404
 
 

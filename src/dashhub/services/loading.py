@@ -19,6 +19,44 @@ from dashhub.db import bump_version, employees, sales, sales_daily, week_start
 CHUNK_ROWS = 100_000
 MAX_REPORTED = 1000
 MAX_TEXT = 64
+# An amount's magnitude: a billion times a large day's sales, and a sum of millions of them stays
+# exact enough in a double and within every database's numeric range (1e308 made Inf, or an error).
+MAX_AMOUNT = 1e12
+
+
+@dataclass(frozen=True)
+class RejectLimit:
+    """How many rejected rows a load accepts: a count, or a share of the file's rows."""
+
+    count: int | None = None
+    share: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RejectLimit:
+        """« 10 » (rows) or « 1% » (of the file's rows); ValueError otherwise."""
+        cleaned = text.strip()
+        if cleaned.endswith("%"):
+            share = float(cleaned[:-1]) / 100
+            if not 0 <= share <= 1:
+                raise ValueError(f"{text!r}: a share is between 0% and 100%")
+            return cls(share=share)
+        count = float(cleaned)
+        if count < 0 or count % 1:
+            raise ValueError(f"{text!r}: a count of rows is a whole number")
+        return cls(count=int(count))
+
+    def exceeded(self, rejected: int, total: int) -> bool:
+        if self.count is not None:
+            return rejected > self.count
+        return total > 0 and rejected / total > (self.share or 0.0)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.count:,} rows" if self.count is not None else f"{(self.share or 0) * 100:g}% of the rows"
+        )
+
+
+EVERY_ROW = RejectLimit(share=1.0)
 
 
 @dataclass(frozen=True)
@@ -68,10 +106,15 @@ def _number(
     bad = numbers.isna() | ~np.isfinite(numbers.fillna(0))
     _flag(reasons, bad, f"{column} is not a number")
     if low is not None:
-        _flag(reasons, ~bad & (numbers < low), f"{column} is below {low:g}")
+        _flag(reasons, ~bad & (numbers < low), f"{column} is below {_bound(low)}")
     if high is not None:
-        _flag(reasons, ~bad & (numbers > high), f"{column} is above {high:g}")
+        _flag(reasons, ~bad & (numbers > high), f"{column} is above {_bound(high)}")
     return numbers
+
+
+def _bound(value: float) -> str:
+    """A limit as people read it: « 2,147,483,647 », « 100 », « 0.5 »."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _integer(values: pd.Series, column: str, reasons: pd.Series, low: int, high: int) -> pd.Series:
@@ -96,7 +139,7 @@ def validate_sales(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
             "date": dates.dt.date,
             "region": _text(chunk["region"], "region", reasons),
             "product": _text(chunk["product"], "product", reasons),
-            "amount": _number(chunk["amount"], "amount", reasons, None, None),
+            "amount": _number(chunk["amount"], "amount", reasons, -MAX_AMOUNT, MAX_AMOUNT),
         }
     )
     return typed, reasons
@@ -166,8 +209,10 @@ def _chunks(text: io.TextIOBase, spec: DatasetSpec, report: LoadReport) -> Itera
             parts.append(f"unknown column(s): {', '.join(unknown)}")
         if len(set(header)) != len(header):
             parts.append("a column appears twice")
+        article = "An" if spec.name[0] in "aeiou" else "A"
+        expected = ", ".join(spec.columns)
         raise FileRejected(
-            f"{'; '.join(parts)}. A {spec.name} file has exactly these columns: {', '.join(spec.columns)}"
+            f"{'; '.join(parts)}. {article} {spec.name} file has exactly these columns: {expected}"
         )
     width = len(header)
     rows: list[list[str]] = []
@@ -184,6 +229,9 @@ def _chunks(text: io.TextIOBase, spec: DatasetSpec, report: LoadReport) -> Itera
         if len(row) != width:
             report.reject(reader.line_num, f"expected {width} fields, found {len(row)}")
             continue
+        if any("\x00" in cell for cell in row):  # (SQLite would cut the text there, PostgreSQL refuse it)
+            report.reject(reader.line_num, "contains a NUL byte")
+            continue
         rows.append(row)
         lines.append(reader.line_num)
         if len(rows) >= CHUNK_ROWS:
@@ -193,8 +241,16 @@ def _chunks(text: io.TextIOBase, spec: DatasetSpec, report: LoadReport) -> Itera
         yield pd.DataFrame(rows, columns=header, index=lines, dtype=object)
 
 
-def load_csv(engine: Engine, dataset: str, path: Path, *, replace: bool = False) -> LoadReport:
-    """Validate path and load its good rows into dataset in one transaction."""
+def load_csv(
+    engine: Engine,
+    dataset: str,
+    path: Path,
+    *,
+    replace: bool = False,
+    max_rejected: RejectLimit = EVERY_ROW,
+) -> LoadReport:
+    """Validate path and load its good rows into dataset in one transaction; nothing at all when
+    more rows are rejected than max_rejected allows (nor when none is good)."""
     spec = DATASETS[dataset]
     report = LoadReport(dataset)
     try:
@@ -223,7 +279,13 @@ def load_csv(engine: Engine, dataset: str, path: Path, *, replace: bool = False)
                         first = min(filter(None, (first, good["date"].min())))
                         last = max(filter(None, (last, good["date"].max())))
             if report.loaded == 0:
-                raise FileRejected("no valid row: nothing was loaded")
+                raise FileRejected("no valid row")
+            total = report.loaded + report.rejected_count
+            if max_rejected.exceeded(report.rejected_count, total):
+                raise FileRejected(
+                    f"{report.rejected_count:,} of {total:,} rows rejected, more than the "
+                    f"{max_rejected} allowed (loading.max_rejected, or --max-rejected)"
+                )
             if dataset == "sales":
                 refresh_sales_rollup(conn, first, last)
             bump_version(conn, dataset)
@@ -245,6 +307,12 @@ def _flag_duplicate_ids(typed: pd.DataFrame, reasons: pd.Series, known: set[int]
     _flag(reasons, ids.isin(known), "employee_id is already loaded")
     _flag(reasons, ids.duplicated(), "employee_id appears twice in the file")
     known.update(int(i) for i in ids[reasons == ""])
+
+
+def count_rows(conn: Connection, dataset: str) -> int:
+    """How many rows the data set holds (what --replace deletes)."""
+    table = sales if dataset == "sales" else employees
+    return int(conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
 def _clear(conn: Connection, dataset: str) -> None:
