@@ -13,6 +13,7 @@ import click
 from sqlalchemy import delete
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
+from dashhub import readiness
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import UserError, UserStore, generate_password
 from dashhub.config import ROLES, ConfigError, Settings, load_settings
@@ -117,12 +118,18 @@ def main(ctx: click.Context, config: Path | None, debug: bool) -> None:
 @main.command("check-config")
 @click.pass_obj
 def check_config(config: Path | None) -> None:
-    """Validate the configuration and print where the data goes."""
+    """Check what `serve` needs: the configuration, its production rules, the database and the
+    cache answering. Exit 0 ready, 1 a problem (each said), 2 an invalid configuration."""
     settings = _settings(config)
-    click.echo("Configuration is valid.")
     click.echo(f"  environment: {settings.environment}")
     click.echo(f"  database:    {_redacted(settings.database_url)}")
     click.echo(f"  cache:       {settings.cache.type}")
+    found = readiness.problems(settings)
+    if found:
+        for problem in found:
+            click.echo(f"Error: {problem}", err=True)
+        sys.exit(1)
+    click.echo("Configuration is valid; the database and the cache answer.")
 
 
 def _redacted(url: str) -> str:

@@ -86,11 +86,54 @@ def test_check_config_cli_exits_with_the_message(monkeypatch):
     assert "cache.type" in result.output
 
 
+STRONG_SECRET = "s3cret-" + "x" * 40
+
+
+def _check(monkeypatch, tmp_path, **env):
+    monkeypatch.setenv("DASHHUB_PATHS__DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DASHHUB_SECRET_KEY", STRONG_SECRET)
+    monkeypatch.delenv("DASHHUB_ADMIN_PASSWORD", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "check-config"])
+
+
 def test_check_config_cli_accepts_the_defaults(monkeypatch, tmp_path):
-    monkeypatch.setenv("DASHHUB_PATHS__DATA_DIR", str(tmp_path))
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "check-config"])
+    result = _check(monkeypatch, tmp_path)
     assert result.exit_code == 0, result.output
-    assert "Configuration is valid" in result.output
+    assert "Configuration is valid; the database and the cache answer." in result.output
+    assert not (tmp_path / "data" / "dashhub.db").exists(), "checking creates no database (init does)"
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"DASHHUB_SERVER__DEBUG": "true"}, "server.debug is true"),
+        ({"DASHHUB_SECRET_KEY": "short"}, "server.secret_key is empty, a default or shorter"),
+        (
+            {"DASHHUB_DATABASE__URL": "postgresql+psycopg://nobody@127.0.0.1:1/nothing"},
+            "database.url: the database does not answer",
+        ),
+        (
+            {"DASHHUB_CACHE__TYPE": "redis", "DASHHUB_CACHE__REDIS_URL": "redis://127.0.0.1:1/0"},
+            "cache.redis_url: Redis does not answer",
+        ),
+    ],
+)
+def test_check_config_runs_every_check_serve_runs(monkeypatch, tmp_path, env, said):
+    """It used to say « Configuration is valid » (0) on settings `serve` then refused."""
+    result = _check(monkeypatch, tmp_path, **env)
+    assert result.exit_code == 1, result.output
+    assert said in result.output and "Configuration is valid" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_config_says_when_the_data_folder_cannot_be_made(monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("DASHHUB_SECRET_KEY", STRONG_SECRET)
+    monkeypatch.setenv("DASHHUB_PATHS__DATA_DIR", str(tmp_path / "a-file" / "data"))
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.yaml"), "check-config"])
+    assert result.exit_code == 1 and "is not a folder" in result.output, result.output
 
 
 def test_the_section_form_wins_over_the_short_alias_and_the_file(tmp_path):
