@@ -22,8 +22,10 @@ from dashhub.demo import demo_employees, demo_sales
 from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
 from dashhub.services.loading import (
     DATASETS,
+    CsvFormat,
     RejectLimit,
     count_rows,
+    encoding_name,
     insert_employees,
     insert_sales,
     load_csv,
@@ -231,6 +233,16 @@ def _ensure_admin(settings: Settings, engine) -> None:
     help="Refuse the file when more rows than this are rejected (default: loading.max_rejected).",
 )
 @click.option("--allow-rejected", is_flag=True, help="Exit 0 even when some rows were rejected.")
+@click.option("--sep", default=",", show_default=True, help="Field separator: , ; | or \\t (tab).")
+@click.option(
+    "--decimal", type=click.Choice([".", ","]), default=".", show_default=True, help="Decimal mark."
+)
+@click.option(
+    "--encoding",
+    default="auto",
+    show_default=True,
+    help="Text encoding (auto: UTF-8 with or without BOM, UTF-16 with BOM, else cp1252).",
+)
 @click.pass_obj
 def load(
     config: Path | None,
@@ -240,6 +252,9 @@ def load(
     yes: bool,
     max_rejected: str | None,
     allow_rejected: bool,
+    sep: str,
+    decimal: str,
+    encoding: str,
 ) -> None:
     """Validate FILE and load its good rows into DATASET in one transaction.
 
@@ -251,11 +266,15 @@ def load(
         limit = RejectLimit.parse(max_rejected or settings.loading.max_rejected)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--max-rejected") from None
+    sep = "\t" if sep in ("\\t", "tab") else sep
+    if len(sep) != 1 or sep == decimal or sep in '"\r\n':
+        raise click.BadParameter(f"{sep!r}: one character, other than the decimal mark", param_hint="--sep")
+    fmt = CsvFormat(sep=sep, decimal=decimal, encoding=encoding)
     engine = _engine(settings)
     where = _redacted(settings.database_url)
     if replace:
         _confirm_replace(engine, dataset, file, where, yes)
-    report = load_csv(engine, dataset, file, replace=replace, max_rejected=limit)
+    report = load_csv(engine, dataset, file, replace=replace, max_rejected=limit, fmt=fmt)
     engine.dispose()
     for row in report.rejected:
         click.echo(f"line {row.line}: {row.reason}", err=True)
@@ -265,7 +284,11 @@ def load(
     if report.error:
         click.echo(f"Error: {file}: {report.error}. Nothing was loaded; {where} is unchanged.", err=True)
         sys.exit(1)
-    click.echo(f"Loaded {report.loaded:,} rows into {dataset} ({where}); rejected {report.rejected_count:,}.")
+    read_as = ""
+    if report.encoding not in (None, "utf-8-sig"):
+        read_as = f" Read as {encoding_name(report.encoding)}."
+    counts = f"{report.loaded:,} rows into {dataset} ({where}); rejected {report.rejected_count:,}"
+    click.echo(f"Loaded {counts}.{read_as}")
     if report.rejected_count and not allow_rejected:
         sys.exit(3)
 

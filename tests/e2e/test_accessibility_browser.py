@@ -149,7 +149,7 @@ def test_every_region_is_in_view_when_the_list_opens(hr_page):
     hr_page.goto(hr_page.base_url + "/sales")
     _settle(hr_page, "#sales-trend .main-svg")
     hr_page.locator("#sales-regions").click()
-    options = hr_page.get_by_role("option")
+    options = hr_page.locator("[role=option]")
     expect(options).to_have_count(4)
     for i in range(4):
         expect(options.nth(i)).to_be_in_viewport(ratio=1)

@@ -26,7 +26,7 @@ from tests.support.dash_requests import callback_body, page_body, post_sales, sa
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
-ALLOWLIST = {"/login", "/health", "/ready", "/_favicon.ico", "/locale"}
+ALLOWLIST = {"/login", "/health", "/ready", "/_favicon.ico", "/locale", "/theme"}  # (the two switches: CSRF)
 # Programs' routes: a token, not a session (tests/integration/test_api.py); the API's description
 # is public, /metrics answers the allowed networks (127.0.0.1 here).
 PROGRAMS = {"/api/v1/openapi.json", "/api/v1/docs/", "/metrics"}

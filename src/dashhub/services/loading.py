@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
+import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,7 @@ from dashhub.db import bump_version, employees, sales, sales_daily, week_start
 CHUNK_ROWS = 100_000
 MAX_REPORTED = 1000
 MAX_TEXT = 64
+FIELD_LIMIT = 64 << 20  # the longest field read (csv's default, 128 KB, refused whole files)
 # An amount's magnitude: a billion times a large day's sales, and a sum of millions of them stays
 # exact enough in a double and within every database's numeric range (1e308 made Inf, or an error).
 MAX_AMOUNT = 1e12
@@ -72,6 +76,7 @@ class LoadReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     rejected_count: int = 0
     error: str | None = None  # a file-level problem: nothing was loaded
+    encoding: str | None = None  # what the file was read as
 
     @property
     def ok(self) -> bool:
@@ -166,10 +171,21 @@ class DatasetSpec:
     name: str
     columns: tuple[str, ...]
     validate: Validator
+    numeric: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a file is written: field separator, decimal mark, text encoding (auto: UTF-8 with or
+    without BOM, UTF-16 with BOM, else Windows-1252)."""
+
+    sep: str = ","
+    decimal: str = "."
+    encoding: str = "auto"
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "sales": DatasetSpec("sales", ("date", "region", "product", "amount"), validate_sales),
+    "sales": DatasetSpec("sales", ("date", "region", "product", "amount"), validate_sales, ("amount",)),
     "employees": DatasetSpec(
         "employees",
         (
@@ -182,6 +198,7 @@ DATASETS: dict[str, DatasetSpec] = {
             "satisfaction",
         ),
         validate_employees,
+        ("employee_id", "age", "experience_years", "salary", "performance", "satisfaction"),
     ),
 }
 
@@ -189,16 +206,64 @@ DATASETS: dict[str, DatasetSpec] = {
 # --- reading ---
 
 
-def _chunks(text: io.TextIOBase, spec: DatasetSpec, report: LoadReport) -> Iterator[pd.DataFrame]:
+SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar", ",": "comma"}
+DECIMAL_COMMA = re.compile(r"^-?[\d\s.\u00a0\u202f]*\d,\d+$")  # « 12,5 », « 1 234,50 », « 1.234,5 »
+
+
+def _format_hint(header: list[str], first_row: list[str] | None, fmt: CsvFormat) -> str | None:
+    """When the header is one column holding another separator: what the file looks like."""
+    if len(header) != 1:
+        return None
+    for sep in SEPARATORS:
+        if sep != fmt.sep and sep in header[0]:
+            line = fmt.sep.join(first_row) if first_row else ""  # (the row as written)
+            cells = line.split(sep)
+            comma = any(DECIMAL_COMMA.match(cell.strip()) for cell in cells)
+            shown = "\\t" if sep == "\t" else sep
+            options = f"--sep '{shown}'" + (" --decimal ','" if comma else "")
+            shape = f"{SEPARATORS[sep]}-separated" + (" with decimal commas" if comma else "")
+            return f"the file looks {shape}: use {options}"
+    return None
+
+
+def _numbered_rows(reader) -> Iterator[tuple[list[str], int]]:
+    """(row, line number) after the header; a line csv cannot read refuses the file, said."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileRejected(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+        yield row, reader.line_num
+
+
+def _chunks(
+    text: io.TextIOBase, spec: DatasetSpec, report: LoadReport, fmt: CsvFormat = CsvFormat()
+) -> Iterator[pd.DataFrame]:
     """Chunks of string columns, indexed by line number; ragged rows are rejected here."""
-    reader = csv.reader(text)
+    # a long field is a rejected row (« longer than 64 characters »), not an unreadable file
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    reader = csv.reader(text, delimiter=fmt.sep)
     try:
         header = next(reader)
+        while not any(cell.strip() for cell in header):  # blank lines before the header
+            header = next(reader)
     except StopIteration:
         raise FileRejected("the file is empty") from None
     except csv.Error as exc:
-        raise FileRejected(f"line 1: not readable as CSV ({exc})") from None
+        raise FileRejected(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+    header_line = reader.line_num
     header = [name.strip().lstrip("\ufeff").lower() for name in header]
+    trailing = 0
+    while len(header) > 1 and header[-1] == "":  # « a,b,c, »: a trailing separator, not a column
+        header.pop()
+        trailing += 1
+    numbered = _numbered_rows(reader)
+    first = next(numbered, None)
+    hint = _format_hint(header, first[0] if first else None, fmt)
+    if hint:
+        raise FileRejected(f"line {header_line}: {hint}")
     missing = [c for c in spec.columns if c not in header]
     unknown = [c for c in header if c not in spec.columns]
     if missing or unknown or len(set(header)) != len(header):
@@ -206,34 +271,31 @@ def _chunks(text: io.TextIOBase, spec: DatasetSpec, report: LoadReport) -> Itera
         if missing:
             parts.append(f"missing column(s): {', '.join(missing)}")
         if unknown:
-            parts.append(f"unknown column(s): {', '.join(unknown)}")
+            parts.append(f"unknown column(s): {', '.join(unknown) or '(an empty name)'}")
         if len(set(header)) != len(header):
             parts.append("a column appears twice")
         article = "An" if spec.name[0] in "aeiou" else "A"
         expected = ", ".join(spec.columns)
         raise FileRejected(
-            f"{'; '.join(parts)}. {article} {spec.name} file has exactly these columns: {expected}"
+            f"line {header_line}: {'; '.join(parts)}. {article} {spec.name} file has exactly "
+            f"these columns: {expected}"
         )
     width = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise FileRejected(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+    for row, line in itertools.chain([first] if first else [], numbered):
         if not row or all(not cell.strip() for cell in row):
             continue  # blank line
+        if trailing and len(row) == width + trailing and not any(c.strip() for c in row[width:]):
+            row = row[:width]
         if len(row) != width:
-            report.reject(reader.line_num, f"expected {width} fields, found {len(row)}")
+            report.reject(line, f"expected {width} fields, found {len(row)}")
             continue
         if any("\x00" in cell for cell in row):  # (SQLite would cut the text there, PostgreSQL refuse it)
-            report.reject(reader.line_num, "contains a NUL byte")
+            report.reject(line, "contains a NUL byte")
             continue
         rows.append(row)
-        lines.append(reader.line_num)
+        lines.append(line)
         if len(rows) >= CHUNK_ROWS:
             yield pd.DataFrame(rows, columns=header, index=lines, dtype=object)
             rows, lines = [], []
@@ -248,15 +310,19 @@ def load_csv(
     *,
     replace: bool = False,
     max_rejected: RejectLimit = EVERY_ROW,
+    fmt: CsvFormat = CsvFormat(),
 ) -> LoadReport:
     """Validate path and load its good rows into dataset in one transaction; nothing at all when
     more rows are rejected than max_rejected allows (nor when none is good)."""
     spec = DATASETS[dataset]
     report = LoadReport(dataset)
     try:
-        handle = path.open("r", encoding="utf-8-sig", newline="")
+        handle, report.encoding = open_text(path, fmt.encoding)
     except OSError as exc:
         report.error = f"cannot open {path}: {exc.strerror}"
+        return report
+    except LookupError:
+        report.error = f"unknown text encoding {fmt.encoding!r} (e.g. utf-8, cp1252, latin-1, utf-16)"
         return report
     try:
         with handle, engine.begin() as conn:
@@ -265,7 +331,9 @@ def load_csv(
             known_ids = _existing_ids(conn) if dataset == "employees" else set()
             first: dt.date | None = None
             last: dt.date | None = None
-            for chunk in _chunks(handle, spec, report):
+            for chunk in _chunks(handle, spec, report, fmt):
+                if fmt.decimal == ",":
+                    _decimal_commas(chunk, spec.numeric)
                 typed, reasons = spec.validate(chunk)
                 if dataset == "employees":
                     _flag_duplicate_ids(typed, reasons, known_ids)
@@ -292,10 +360,64 @@ def load_csv(
     except FileRejected as exc:
         report.error = str(exc)
         report.loaded = 0
-    except UnicodeDecodeError:
-        report.error = "the file is not UTF-8 text"
+    except UnicodeDecodeError as exc:
+        report.error = _bad_byte(path, report.encoding or "utf-8", exc)
         report.loaded = 0
+    report.rejected.sort(key=lambda row: row.line)  # (file order: ragged rows are found first)
     return report
+
+
+def open_text(path: Path, encoding: str = "auto") -> tuple[io.TextIOWrapper, str]:
+    """path as text, and the encoding read: with « auto », a BOM's (UTF-8 or UTF-16), else UTF-8
+    when the first megabyte is UTF-8, else Windows-1252 (what Excel writes in western Europe)."""
+    raw = path.open("rb")
+    if encoding == "auto":
+        head = raw.read(1 << 20)
+        raw.seek(0)
+        if head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+                encoding = "utf-8-sig"
+            except UnicodeDecodeError:
+                encoding = "cp1252"
+    codecs.lookup(encoding)  # (LookupError: unknown)
+    return io.TextIOWrapper(raw, encoding=encoding, newline=""), encoding
+
+
+def _bad_byte(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
+    """Which line holds the first byte that is not text in encoding, and what to try."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as bad:
+                byte = bad.object[bad.start]
+                return (
+                    f"line {number}: byte 0x{byte:02X} is not {encoding_name(encoding)} text; the file is "
+                    "binary or in another encoding (try --encoding cp1252, latin-1 or utf-16)"
+                )
+    return f"the file is not {encoding_name(encoding)} text ({exc.reason})"
+
+
+def encoding_name(encoding: str) -> str:
+    """An encoding as people call it."""
+    names = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16"}
+    return names.get(encoding.lower(), encoding)
+
+
+def _decimal_commas(chunk: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """« 1 234,5 » and « 1.234,5 » → « 1234.5 »: grouping marks out, the decimal comma a point."""
+    for column in columns:
+        chunk[column] = (
+            chunk[column]
+            .str.replace(r"[\s.\u00a0\u202f']", "", regex=True)
+            .str.replace(",", ".", regex=False)
+        )
 
 
 def _existing_ids(conn: Connection) -> set[int]:
