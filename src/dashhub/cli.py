@@ -20,6 +20,7 @@ from dashhub.config import ROLES, ConfigError, Settings, load_settings
 from dashhub.db import bump_version, employees, make_engine, sales, sales_daily
 from dashhub.demo import demo_employees, demo_sales
 from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
+from dashhub.services.load_lock import LoadBusy, load_lock
 from dashhub.services.loading import (
     DATASETS,
     CsvFormat,
@@ -160,7 +161,7 @@ def init(config: Path | None, demo: bool) -> None:
     _ensure_admin(settings, engine)
     if demo:
         sales_rows, employee_rows = demo_sales(), demo_employees()
-        with engine.begin() as conn:
+        with load_lock(engine, on_wait=_say_waiting), engine.begin() as conn:
             for table in (sales_daily, sales, employees):
                 conn.execute(delete(table))
             insert_sales(conn, sales_rows)
@@ -233,6 +234,7 @@ def _ensure_admin(settings: Settings, engine) -> None:
     help="Refuse the file when more rows than this are rejected (default: loading.max_rejected).",
 )
 @click.option("--allow-rejected", is_flag=True, help="Exit 0 even when some rows were rejected.")
+@click.option("--no-wait", is_flag=True, help="Refuse at once when another load is running (default: wait).")
 @click.option("--sep", default=",", show_default=True, help="Field separator: , ; | or \\t (tab).")
 @click.option(
     "--decimal", type=click.Choice([".", ","]), default=".", show_default=True, help="Decimal mark."
@@ -252,6 +254,7 @@ def load(
     yes: bool,
     max_rejected: str | None,
     allow_rejected: bool,
+    no_wait: bool,
     sep: str,
     decimal: str,
     encoding: str,
@@ -274,8 +277,14 @@ def load(
     where = _redacted(settings.database_url)
     if replace:
         _confirm_replace(engine, dataset, file, where, yes)
-    report = load_csv(engine, dataset, file, replace=replace, max_rejected=limit, fmt=fmt)
-    engine.dispose()
+    try:
+        with load_lock(engine, wait=not no_wait, on_wait=_say_waiting):
+            report = load_csv(engine, dataset, file, replace=replace, max_rejected=limit, fmt=fmt)
+    except LoadBusy as busy:
+        click.echo(f"Error: {busy}. Nothing was loaded; {where} is unchanged.", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
     for row in report.rejected:
         click.echo(f"line {row.line}: {row.reason}", err=True)
     hidden = report.rejected_count - len(report.rejected)
@@ -291,6 +300,10 @@ def load(
     click.echo(f"Loaded {counts}.{read_as}")
     if report.rejected_count and not allow_rejected:
         sys.exit(3)
+
+
+def _say_waiting(message: str) -> None:
+    click.echo(f"{message}: waiting for it to end (--no-wait refuses instead)…", err=True)
 
 
 def _confirm_replace(engine, dataset: str, file: Path, where: str, yes: bool) -> None:

@@ -221,3 +221,33 @@ def test_a_database_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path, ur
         assert result.exit_code == 2, (command, result.output)
         assert said in result.output and "Traceback" not in result.output, (command, result.output)
         assert "database.url" in result.output
+
+
+def test_a_second_load_waits_for_the_first_or_refuses_at_once(settings, tmp_path):
+    """Two loads at once used to die (« database is locked », a rollup primary key violation)."""
+    import threading
+    import time
+
+    from dashhub.db import make_engine
+    from dashhub.services.load_lock import load_lock
+
+    before = _count(settings.database_url, sales)
+    path = tmp_path / "one.csv"
+    path.write_text("date,region,product,amount\n2025-01-01,Nord,A,1\n")
+    engine = make_engine(settings.database_url)
+    waiting: dict = {}
+    second = threading.Thread(
+        target=lambda: waiting.update(result=_invoke(settings, "load", "sales", str(path)))
+    )
+    with load_lock(engine):  # (a first load, running)
+        refused = _invoke(settings, "load", "sales", str(path), "--no-wait")
+        assert refused.exit_code == 1, refused.output
+        assert "another load is running (started at 20" in refused.output and "is unchanged" in refused.output
+        second.start()
+        time.sleep(1.5)
+        assert second.is_alive(), "the second load waits while the first runs"
+    second.join(60)
+    engine.dispose()
+    assert waiting["result"].exit_code == 0, waiting["result"].output
+    assert "waiting for it to end" in waiting["result"].output
+    assert _count(settings.database_url, sales) == before + 1
