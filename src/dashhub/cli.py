@@ -10,14 +10,13 @@ import traceback
 from pathlib import Path
 
 import click
-from sqlalchemy import delete
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from dashhub import readiness
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import UserError, UserStore, generate_password
 from dashhub.config import ROLES, ConfigError, Settings, load_settings
-from dashhub.db import bump_version, employees, make_engine, sales, sales_daily
+from dashhub.db import bump_version, make_engine
 from dashhub.demo import demo_employees, demo_sales
 from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
 from dashhub.services.load_lock import LoadBusy, load_lock
@@ -25,12 +24,16 @@ from dashhub.services.loading import (
     DATASETS,
     CsvFormat,
     RejectLimit,
+    UndoRefused,
+    clear_dataset,
     count_rows,
     encoding_name,
     insert_employees,
     insert_sales,
+    list_loads,
     load_csv,
     refresh_sales_rollup,
+    undo_load,
 )
 
 
@@ -162,8 +165,8 @@ def init(config: Path | None, demo: bool) -> None:
     if demo:
         sales_rows, employee_rows = demo_sales(), demo_employees()
         with load_lock(engine, on_wait=_say_waiting), engine.begin() as conn:
-            for table in (sales_daily, sales, employees):
-                conn.execute(delete(table))
+            clear_dataset(conn, "sales")
+            clear_dataset(conn, "employees")
             insert_sales(conn, sales_rows)
             refresh_sales_rollup(conn)
             insert_employees(conn, employee_rows)
@@ -234,6 +237,7 @@ def _ensure_admin(settings: Settings, engine) -> None:
     help="Refuse the file when more rows than this are rejected (default: loading.max_rejected).",
 )
 @click.option("--allow-rejected", is_flag=True, help="Exit 0 even when some rows were rejected.")
+@click.option("--allow-duplicate", is_flag=True, help="Load a file even if the same file is loaded already.")
 @click.option("--no-wait", is_flag=True, help="Refuse at once when another load is running (default: wait).")
 @click.option("--sep", default=",", show_default=True, help="Field separator: , ; | or \\t (tab).")
 @click.option(
@@ -254,6 +258,7 @@ def load(
     yes: bool,
     max_rejected: str | None,
     allow_rejected: bool,
+    allow_duplicate: bool,
     no_wait: bool,
     sep: str,
     decimal: str,
@@ -279,7 +284,15 @@ def load(
         _confirm_replace(engine, dataset, file, where, yes)
     try:
         with load_lock(engine, wait=not no_wait, on_wait=_say_waiting):
-            report = load_csv(engine, dataset, file, replace=replace, max_rejected=limit, fmt=fmt)
+            report = load_csv(
+                engine,
+                dataset,
+                file,
+                replace=replace,
+                max_rejected=limit,
+                fmt=fmt,
+                allow_duplicate=allow_duplicate,
+            )
     except LoadBusy as busy:
         click.echo(f"Error: {busy}. Nothing was loaded; {where} is unchanged.", err=True)
         sys.exit(1)
@@ -298,6 +311,7 @@ def load(
         read_as = f" Read as {encoding_name(report.encoding)}."
     counts = f"{report.loaded:,} rows into {dataset} ({where}); rejected {report.rejected_count:,}"
     click.echo(f"Loaded {counts}.{read_as}")
+    click.echo(f"This was load {report.load_id} (`dashhub loads undo {report.load_id}` takes it back).")
     if report.rejected_count and not allow_rejected:
         sys.exit(3)
 
@@ -320,6 +334,48 @@ def _confirm_replace(engine, dataset: str, file: Path, where: str, yes: bool) ->
     if not click.confirm(f"{message} Go on?", default=False):
         click.echo("Nothing was changed.", err=True)
         sys.exit(1)
+
+
+@main.group()
+def loads() -> None:
+    """What `dashhub load` brought: list the loads, undo one."""
+
+
+@loads.command("list")
+@click.option("--dataset", type=click.Choice(sorted(DATASETS)), help="Only this data set's loads.")
+@click.pass_obj
+def loads_list(config: Path | None, dataset: str | None) -> None:
+    """Every load, oldest first: id, data set, file, rows, rejected, when, state."""
+    engine = _engine(_settings(config))
+    rows = list_loads(engine, dataset)
+    engine.dispose()
+    if not rows:
+        click.echo("No load yet.")
+        return
+    for row in rows:
+        state = "active" if row.undone_at is None else f"undone {row.undone_at:%Y-%m-%d %H:%M}"
+        click.echo(
+            f"{row.id:>5}  {row.dataset:<9}  {row.filename:<32}  {row.rows:>10,} rows  "
+            f"{row.rejected:>8,} rejected  {row.loaded_at:%Y-%m-%d %H:%M}  {state}"
+        )
+
+
+@loads.command("undo")
+@click.argument("load_id", type=int)
+@click.option("--no-wait", is_flag=True, help="Refuse at once when a load is running (default: wait).")
+@click.pass_obj
+def loads_undo(config: Path | None, load_id: int, no_wait: bool) -> None:
+    """Delete the rows load LOAD_ID brought, its totals and rollup made right, in one transaction."""
+    engine = _engine(_settings(config))
+    try:
+        with load_lock(engine, wait=not no_wait, on_wait=_say_waiting):
+            dataset, deleted = undo_load(engine, load_id)
+    except (UndoRefused, LoadBusy) as exc:
+        click.echo(f"Error: {exc}. Nothing was changed.", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+    click.echo(f"Load {load_id} undone: {deleted:,} rows deleted from {dataset}.")
 
 
 @main.group()

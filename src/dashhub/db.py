@@ -40,7 +40,25 @@ sales = Table(
     Column("region", String(64), nullable=False),
     Column("product", String(64), nullable=False),
     Column("amount", Float, nullable=False),
+    Column("load_id", Integer, nullable=True),  # the `dashhub load` that brought the row (0007)
     Index("ix_sales_date", "date"),
+    Index("ix_sales_load_id", "load_id"),
+)
+
+# Every `dashhub load`: its file's fingerprint (the same file twice is refused unless insisted on),
+# what it loaded, and whether it was undone (`dashhub loads undo`) or replaced since.
+loads = Table(
+    "loads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(16), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True), nullable=True),
+    Index("ix_loads_sha256", "dataset", "sha256"),
 )
 
 # Maintained rollup of `sales` at day × region × product: every Ventes figure and KPI reads this,
@@ -86,6 +104,8 @@ employees = Table(
     Column("salary", Float, nullable=False),
     Column("performance", Float, nullable=False),
     Column("satisfaction", Float, nullable=False),
+    Column("load_id", Integer, nullable=True),  # (0007)
+    Index("ix_employees_load_id", "load_id"),
 )
 
 users = Table(

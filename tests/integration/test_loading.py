@@ -126,7 +126,7 @@ def test_employees_load_checks_ranges_and_duplicate_ids(empty_settings, tmp_path
     assert "line 6: age is not a whole number" in result.output
     assert "line 7: satisfaction is above 10" in result.output
     assert _count(settings.database_url, employees) == 1
-    again = _invoke(settings, "load", "employees", str(path), "--max-rejected", "100%")
+    again = _invoke(settings, "load", "employees", str(path), "--max-rejected", "100%", "--allow-duplicate")
     assert "line 2: employee_id is already loaded" in again.output
 
 
@@ -251,3 +251,44 @@ def test_a_second_load_waits_for_the_first_or_refuses_at_once(settings, tmp_path
     assert waiting["result"].exit_code == 0, waiting["result"].output
     assert "waiting for it to end" in waiting["result"].output
     assert _count(settings.database_url, sales) == before + 1
+
+
+def test_the_same_file_twice_is_refused_and_a_load_can_be_undone(settings, tmp_path):
+    """Loading a file twice used to double every total silently."""
+    url = settings.database_url
+    before = (_count(url, sales), _sums(url))
+    path = tmp_path / "december.csv"
+    path.write_text(
+        "date,region,product,amount\n2025-12-24,Nord,Produit A,1000\n2025-12-26,Sud,Produit B,250.5\n"
+    )
+    first = _invoke(settings, "load", "sales", str(path))
+    assert first.exit_code == 0, first.output
+    load_id = int(first.output.split("This was load ")[1].split(" ")[0])
+    again = _invoke(settings, "load", "sales", str(path))
+    assert (
+        again.exit_code == 1 and f"this file was loaded already (load {load_id}, december.csv" in again.output
+    )
+    assert _count(url, sales) == before[0] + 2
+    insisted = _invoke(settings, "load", "sales", str(path), "--allow-duplicate")
+    assert insisted.exit_code == 0 and _count(url, sales) == before[0] + 4
+    listed = _invoke(settings, "loads", "list", "--dataset", "sales")
+    assert listed.exit_code == 0 and listed.output.count("december.csv") == 2 and "active" in listed.output
+    second_id = int(insisted.output.split("This was load ")[1].split(" ")[0])
+    for undone in (second_id, load_id):
+        result = _invoke(settings, "loads", "undo", str(undone))
+        assert result.exit_code == 0 and "2 rows deleted from sales" in result.output, result.output
+    assert (_count(url, sales), _sums(url)) == before  # rows, and the rollup the dashboards read
+    twice = _invoke(settings, "loads", "undo", str(load_id))
+    assert twice.exit_code == 1 and "was undone or replaced already" in twice.output
+    assert _invoke(settings, "load", "sales", str(path)).exit_code == 0  # (undone: may be loaded again)
+
+
+def _sums(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        raw = conn.scalar(select(func.sum(sales.c.amount)))
+        rollup = conn.scalar(select(func.sum(sales_daily.c.amount)))
+        rows = conn.scalar(select(func.sum(sales_daily.c.n_rows)))
+    engine.dispose()
+    assert rollup == pytest.approx(raw) and rows == _count(url, sales), "the rollup matches the rows"
+    return round(raw, 2)

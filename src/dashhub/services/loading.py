@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 import itertools
 import re
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, select
+from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from dashhub.db import bump_version, employees, sales, sales_daily, week_start
+from dashhub.db import bump_version, employees, loads, sales, sales_daily, week_start
 
 CHUNK_ROWS = 100_000
 MAX_REPORTED = 1000
@@ -76,6 +77,7 @@ class LoadReport:
     rejected: list[RejectedRow] = field(default_factory=list)
     rejected_count: int = 0
     error: str | None = None  # a file-level problem: nothing was loaded
+    load_id: int | None = None  # the `loads` row of a load that went through
     encoding: str | None = None  # what the file was read as
 
     @property
@@ -311,9 +313,11 @@ def load_csv(
     replace: bool = False,
     max_rejected: RejectLimit = EVERY_ROW,
     fmt: CsvFormat = CsvFormat(),
+    allow_duplicate: bool = False,
 ) -> LoadReport:
     """Validate path and load its good rows into dataset in one transaction; nothing at all when
-    more rows are rejected than max_rejected allows (nor when none is good)."""
+    more rows are rejected than max_rejected allows (nor when none is good), nor when the same
+    file is loaded already (unless allow_duplicate). The load is kept (`loads`) with its rows."""
     spec = DATASETS[dataset]
     report = LoadReport(dataset)
     try:
@@ -325,9 +329,13 @@ def load_csv(
         report.error = f"unknown text encoding {fmt.encoding!r} (e.g. utf-8, cp1252, latin-1, utf-16)"
         return report
     try:
+        fingerprint = file_sha256(path)
         with handle, engine.begin() as conn:
             if replace:
-                _clear(conn, dataset)
+                clear_dataset(conn, dataset)
+            elif not allow_duplicate:
+                _refuse_a_file_loaded_already(conn, dataset, fingerprint)
+            report.load_id = _start_load(conn, dataset, path.name, fingerprint)
             known_ids = _existing_ids(conn) if dataset == "employees" else set()
             first: dt.date | None = None
             last: dt.date | None = None
@@ -341,7 +349,7 @@ def load_csv(
                     report.reject(int(line), reason)
                 good = typed[reasons == ""]
                 if not good.empty:
-                    _insert(conn, dataset, good)
+                    _insert(conn, dataset, good.assign(load_id=report.load_id))
                     report.loaded += len(good)
                     if dataset == "sales":
                         first = min(filter(None, (first, good["date"].min())))
@@ -356,6 +364,11 @@ def load_csv(
                 )
             if dataset == "sales":
                 refresh_sales_rollup(conn, first, last)
+            conn.execute(
+                update(loads)
+                .where(loads.c.id == report.load_id)
+                .values(rows=report.loaded, rejected=report.rejected_count)
+            )
             bump_version(conn, dataset)
     except FileRejected as exc:
         report.error = str(exc)
@@ -420,6 +433,85 @@ def _decimal_commas(chunk: pd.DataFrame, columns: tuple[str, ...]) -> None:
         )
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _refuse_a_file_loaded_already(conn: Connection, dataset: str, fingerprint: str) -> None:
+    earlier = conn.execute(
+        select(loads.c.id, loads.c.loaded_at, loads.c.filename)
+        .where(loads.c.dataset == dataset, loads.c.sha256 == fingerprint, loads.c.undone_at.is_(None))
+        .order_by(loads.c.id)
+    ).first()
+    if earlier is not None:
+        when = _as_utc(earlier.loaded_at).strftime("%Y-%m-%d %H:%M UTC")
+        raise FileRejected(
+            f"this file was loaded already (load {earlier.id}, {earlier.filename}, {when}): loading it "
+            f"again would count its rows twice. `dashhub loads undo {earlier.id}` first, or add "
+            "--allow-duplicate"
+        )
+
+
+def _start_load(conn: Connection, dataset: str, filename: str, fingerprint: str) -> int:
+    row = conn.execute(
+        insert(loads)
+        .values(
+            dataset=dataset,
+            filename=filename[:255],
+            sha256=fingerprint,
+            rows=0,
+            rejected=0,
+            loaded_at=dt.datetime.now(dt.UTC),
+        )
+        .returning(loads.c.id)
+    ).one()
+    return int(row.id)
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def list_loads(engine: Engine, dataset: str | None = None) -> list:
+    query = select(loads).order_by(loads.c.id)
+    if dataset:
+        query = query.where(loads.c.dataset == dataset)
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+class UndoRefused(Exception):
+    """The load does not exist, or is undone or replaced already."""
+
+
+def undo_load(engine: Engine, load_id: int) -> tuple[str, int]:
+    """Delete the rows a load brought (its rollup days rebuilt, in one transaction): (data set,
+    rows deleted)."""
+    with engine.begin() as conn:
+        load = conn.execute(select(loads).where(loads.c.id == load_id)).first()
+        if load is None:
+            raise UndoRefused(f"there is no load {load_id} (dashhub loads list)")
+        if load.undone_at is not None:
+            when = _as_utc(load.undone_at).strftime("%Y-%m-%d %H:%M UTC")
+            raise UndoRefused(f"load {load_id} was undone or replaced already ({when})")
+        if load.dataset == "sales":
+            first, last = conn.execute(
+                select(func.min(sales.c.date), func.max(sales.c.date)).where(sales.c.load_id == load_id)
+            ).one()
+            deleted = conn.execute(delete(sales).where(sales.c.load_id == load_id)).rowcount
+            if first is not None:
+                refresh_sales_rollup(conn, first, last)
+        else:
+            deleted = conn.execute(delete(employees).where(employees.c.load_id == load_id)).rowcount
+        conn.execute(update(loads).where(loads.c.id == load_id).values(undone_at=dt.datetime.now(dt.UTC)))
+        bump_version(conn, load.dataset)
+    return load.dataset, int(deleted)
+
+
 def _existing_ids(conn: Connection) -> set[int]:
     return set(conn.scalars(select(employees.c.employee_id)))
 
@@ -437,7 +529,13 @@ def count_rows(conn: Connection, dataset: str) -> int:
     return int(conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
-def _clear(conn: Connection, dataset: str) -> None:
+def clear_dataset(conn: Connection, dataset: str) -> None:
+    """Delete the data set's rows; its loads count as replaced (their file may be loaded again)."""
+    conn.execute(
+        update(loads)
+        .where(loads.c.dataset == dataset, loads.c.undone_at.is_(None))
+        .values(undone_at=dt.datetime.now(dt.UTC))
+    )
     if dataset == "sales":
         conn.execute(delete(sales_daily))
         conn.execute(delete(sales))
