@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from dashhub import readiness
@@ -38,8 +39,21 @@ from dashhub.services.loading import (
 
 
 def _engine(settings: Settings):
-    """An engine on a database whose schema is this release's (else: say to run init, exit 2)."""
-    engine = make_engine(settings.database_url)
+    """An engine on a database whose schema is this release's (else: say to run init, exit 2).
+    A SQLite file that does not exist is not created here (only `init` creates a database): a
+    command run from another folder would otherwise write to a new, empty database."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        path = Path(make_url(url).database or "")
+        if not path.exists():
+            click.echo(
+                f"Error: there is no database at {path} (database.url, or paths.data_dir "
+                f"relative to {Path.cwd()}): run `dashhub init` to create it, or point "
+                "DASHHUB_PATHS__DATA_DIR or DASHHUB_DATABASE__URL at the existing one.",
+                err=True,
+            )
+            sys.exit(2)
+    engine = make_engine(url)
     try:
         check_schema(engine)
     except SchemaError as exc:

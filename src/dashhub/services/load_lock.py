@@ -77,8 +77,7 @@ def _postgres_lock(engine: Engine, wait: bool, on_wait: Callable[[str], None]) -
 
 @contextmanager
 def _file_lock(database: Path, wait: bool, on_wait: Callable[[str], None]) -> Iterator[None]:
-    path = database.with_name(database.name + ".load-lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = database.with_name(database.name + ".load-lock")  # (beside the database: its folder exists)
     with path.open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
