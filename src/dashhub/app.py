@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Collection
 from importlib.resources import files
 from urllib.parse import urlsplit
 
@@ -205,41 +206,57 @@ def _register_routes(server: Flask, services: Services) -> None:
             200 if all(checks.values()) else 503
         )
 
-    @server.route(f"{prefix}/locale", methods=["POST"])
-    def choose_locale() -> Response:
-        """Switch language: for this browser, and for the user wherever they log in next. A POST
-        with the page's CSRF token, so that a link or form on another site cannot change it."""
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
-            return jsonify(error=_("Invalid or expired form: reload the page.")), 400
-        code = request.form.get("code", "")
-        response = redirect(_same_site_return_path(prefix))
-        if code in LOCALES:
-            remember_locale(response, code)
-            if current_user.is_authenticated:
-                services.users.set_locale(int(current_user.id), code)
-        return response
+    _preference_route(
+        server,
+        services,
+        "locale",
+        "code",
+        LOCALES,
+        remember_locale,
+        lambda user_id, code: services.users.set_locale(user_id, code),
+    )
 
 
 def _register_theme_route(server: Flask, services: Services) -> None:
+    _preference_route(
+        server,
+        services,
+        "theme",
+        "theme",
+        THEMES,
+        remember_theme,
+        lambda user_id, theme: services.users.set_theme(user_id, theme),
+    )
+
+
+def _preference_route(
+    server: Flask,
+    services: Services,
+    name: str,
+    field: str,
+    choices: Collection[str],
+    remember: Callable[[Response, str], None],
+    save: Callable[[int, str], None],
+) -> None:
+    """POST /<name>: the language or the theme switch. For this browser (a cookie), and for the
+    user wherever they log in next; a POST with the page's CSRF token, so that a link or a form
+    on another site cannot change it. Back to the page it was pressed on."""
     prefix = services.prefix
 
-    @server.route(f"{prefix}/theme", methods=["POST"])
-    def choose_theme() -> Response:
-        """Light, dark or the system's: for this browser, and for the user wherever they log in
-        next. A POST with the page's CSRF token, like the language switch."""
+    def choose() -> Response:
         try:
             validate_csrf(request.form.get("csrf_token"))
         except ValidationError:
             return jsonify(error=_("Invalid or expired form: reload the page.")), 400
-        theme = request.form.get("theme", "")
+        value = request.form.get(field, "")
         response = redirect(_same_site_return_path(prefix))
-        if theme in THEMES:
-            remember_theme(response, theme)
+        if value in choices:
+            remember(response, value)
             if current_user.is_authenticated:
-                services.users.set_theme(int(current_user.id), theme)
+                save(int(current_user.id), value)
         return response
+
+    server.add_url_rule(f"{prefix}/{name}", endpoint=f"choose_{name}", view_func=choose, methods=["POST"])
 
 
 def _may_read_metrics(services: Services, header: str) -> bool:
