@@ -1,8 +1,8 @@
-"""`dashhub load sales` on a generated file: rows per second and the loading process's peak memory,
-on SQLite and on PostgreSQL (a throwaway database on 127.0.0.1:5432), as a user runs it (the CLI
-in its own process, a schema made by `dashhub init`). Prints markdown.
+"""`dashhub load` on generated files: rows per second and the loading process's peak memory, for
+sales and employees, on SQLite and on PostgreSQL (a throwaway database on 127.0.0.1:5432), as a user
+runs it (the CLI in its own process, a schema made by `dashhub init`). Prints markdown.
 
-    .venv/bin/python bench/bench_load.py --rows 1000000
+    .venv/bin/python bench/bench_load.py --rows 1000000 --rows 10000000
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ DASHHUB = str(Path(sys.executable).parent / "dashhub")
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def write_file(path: Path, rows: int) -> None:
+def write_sales(path: Path, rows: int) -> None:
     rng = random.Random(7)
     regions, products = ("Nord", "Sud", "Est", "Ouest"), ("Produit A", "Produit B", "Produit C", "Produit D")
     with path.open("w") as out:
@@ -38,11 +38,26 @@ def write_file(path: Path, rows: int) -> None:
             out.write(f"2025-{1 + i % 12:02d}-{day:02d},{region},{product},{rng.uniform(10, 5000):.2f}\n")
 
 
-def timed_load(env: dict, path: Path) -> tuple[float, float]:
+def write_employees(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    departments = ("IT", "Ventes", "Marketing", "RH", "Finance")
+    with path.open("w") as out:
+        out.write("employee_id,department,age,experience_years,salary,performance,satisfaction\n")
+        for i in range(rows):
+            out.write(
+                f"{i + 1},{rng.choice(departments)},{rng.randint(22, 65)},{rng.uniform(0, 40):.1f},"
+                f"{rng.uniform(30000, 120000):.2f},{rng.uniform(40, 100):.1f},{rng.uniform(1, 10):.1f}\n"
+            )
+
+
+WRITERS = {"sales": write_sales, "employees": write_employees}
+
+
+def timed_load(env: dict, dataset: str, path: Path) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one `dashhub load` run."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [DASHHUB, "load", "sales", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [DASHHUB, "load", dataset, str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
@@ -53,34 +68,49 @@ def timed_load(env: dict, path: Path) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, action="append", help="rows per file (repeatable)")
+    parser.add_argument("--dataset", choices=sorted(WRITERS), action="append")
     args = parser.parse_args()
+    sizes, datasets = args.rows or [1_000_000], args.dataset or sorted(WRITERS, reverse=True)
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "sales.csv"
-        write_file(path, args.rows)
-        size_mb = path.stat().st_size / 2**20
-        base = {**os.environ, "DASHHUB_PATHS__DATA_DIR": tmp, "DASHHUB_SECRET_KEY": "bench-" + "x" * 40}
-        name = f"dashhub_bench_load_{uuid.uuid4().hex[:8]}"
+    for rows in sizes:
+        for dataset in datasets:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"{dataset}.csv"
+                WRITERS[dataset](path, rows)
+                size_mb = path.stat().st_size / 2**20
+                for label, seconds, peak in load_on_both(tmp, dataset, path):
+                    results.append((dataset, rows, size_mb, label, seconds, peak))
+    print(header("`dashhub load`: rows per second and peak memory"))
+    print("| data set | rows (file) | database | time | rows/s | peak memory of the load |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for dataset, rows, size_mb, label, seconds, peak in results:
+        print(
+            f"| {dataset} | {rows:,} ({size_mb:.0f} MB) | {label} | {seconds:.1f} s | "
+            f"{rows / seconds:,.0f} | {peak:.0f} MB |"
+        )
+
+
+def load_on_both(tmp: str, dataset: str, path: Path) -> list[tuple[str, float, float]]:
+    """Load path into a fresh SQLite file and a fresh PostgreSQL database."""
+    base = {**os.environ, "DASHHUB_PATHS__DATA_DIR": tmp, "DASHHUB_SECRET_KEY": "bench-" + "x" * 40}
+    name = f"dashhub_bench_load_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    results = []
+    try:
+        for label, url in (
+            ("SQLite", f"sqlite:///{tmp}/bench.db"),
+            ("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"),
+        ):
+            env = {**base, "DASHHUB_DATABASE__URL": url}
+            subprocess.run([DASHHUB, "init"], env=env, check=True, capture_output=True)
+            seconds, peak = timed_load(env, dataset, path)
+            results.append((label, seconds, peak))
+    finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            for label, url in (
-                ("SQLite", f"sqlite:///{tmp}/bench.db"),
-                ("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"),
-            ):
-                env = {**base, "DASHHUB_DATABASE__URL": url}
-                subprocess.run([DASHHUB, "init"], env=env, check=True, capture_output=True)
-                seconds, peak = timed_load(env, path)
-                results.append((label, seconds, peak))
-        finally:
-            with psycopg.connect(ADMIN, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(header(f"`dashhub load sales`, {args.rows:,} rows ({size_mb:.0f} MB)"))
-    print("| database | time | rows/s | peak memory of the load |")
-    print("| --- | --- | --- | --- |")
-    for label, seconds, peak in results:
-        print(f"| {label} | {seconds:.1f} s | {args.rows / seconds:,.0f} | {peak:.0f} MB |")
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return results
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -13,7 +14,6 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
-from dashhub import readiness
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import UserError, UserStore, generate_password
 from dashhub.config import ROLES, ConfigError, Settings, load_settings
@@ -144,6 +144,8 @@ def check_config(config: Path | None) -> None:
     click.echo(f"  environment: {settings.environment}")
     click.echo(f"  database:    {_redacted(settings.database_url)}")
     click.echo(f"  cache:       {settings.cache.type}")
+    from dashhub import readiness  # (imports the web app's pieces: only this command needs them)
+
     found = readiness.problems(settings)
     if found:
         for problem in found:
@@ -263,6 +265,12 @@ def _ensure_admin(settings: Settings, engine) -> None:
     show_default=True,
     help="Text encoding (auto: UTF-8 with or without BOM, UTF-16 with BOM, else cp1252).",
 )
+@click.option(
+    "--date-format",
+    default="%Y-%m-%d",
+    show_default=True,
+    help="How sales dates are written, in strftime codes (e.g. '%d/%m/%Y' for 31/01/2026).",
+)
 @click.pass_obj
 def load(
     config: Path | None,
@@ -277,6 +285,7 @@ def load(
     sep: str,
     decimal: str,
     encoding: str,
+    date_format: str,
 ) -> None:
     """Validate FILE and load its good rows into DATASET in one transaction.
 
@@ -291,7 +300,11 @@ def load(
     sep = "\t" if sep in ("\\t", "tab") else sep
     if len(sep) != 1 or sep == decimal or sep in '"\r\n':
         raise click.BadParameter(f"{sep!r}: one character, other than the decimal mark", param_hint="--sep")
-    fmt = CsvFormat(sep=sep, decimal=decimal, encoding=encoding)
+    if sorted(re.findall(r"%.", date_format)) not in (["%Y", "%d", "%m"], ["%d", "%m", "%y"]):
+        raise click.BadParameter(
+            f"{date_format!r}: a day (%d), a month (%m) and a year (%Y)", param_hint="--date-format"
+        )
+    fmt = CsvFormat(sep=sep, decimal=decimal, encoding=encoding, date_format=date_format)
     engine = _engine(settings)
     where = _redacted(settings.database_url)
     if replace:

@@ -41,8 +41,8 @@ sales = Table(
     Column("product", String(64), nullable=False),
     Column("amount", Float, nullable=False),
     Column("load_id", Integer, nullable=True),  # the `dashhub load` that brought the row (0007)
-    Index("ix_sales_date", "date"),
-    Index("ix_sales_load_id", "load_id"),
+    # (rows are appended load after load: on PostgreSQL a BRIN index finds a load's rows, 0008)
+    Index("ix_sales_load_id", "load_id", postgresql_using="brin"),
 )
 
 # Every `dashhub load`: its file's fingerprint (the same file twice is refused unless insisted on),
@@ -105,7 +105,7 @@ employees = Table(
     Column("performance", Float, nullable=False),
     Column("satisfaction", Float, nullable=False),
     Column("load_id", Integer, nullable=True),  # (0007)
-    Index("ix_employees_load_id", "load_id"),
+    Index("ix_employees_load_id", "load_id", postgresql_using="brin"),
 )
 
 users = Table(

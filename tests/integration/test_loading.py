@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, func, select
 from dashhub.cli import main
 from dashhub.db import data_versions, employees, sales, sales_daily
 from dashhub.i18n import fmt_money
+from dashhub.services import csv_reader
 from tests.conftest import logged_in, make_settings
 from tests.support.dash_requests import post_sales, sales_outputs
 
@@ -128,6 +129,43 @@ def test_employees_load_checks_ranges_and_duplicate_ids(empty_settings, tmp_path
     assert _count(settings.database_url, employees) == 1
     again = _invoke(settings, "load", "employees", str(path), "--max-rejected", "100%", "--allow-duplicate")
     assert "line 2: employee_id is already loaded" in again.output
+
+
+def test_ids_and_sums_stay_right_across_many_blocks(empty_settings, tmp_path, monkeypatch):
+    """Small blocks: an id repeated blocks later, rejected rows and day sums spread over blocks."""
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
+    settings = empty_settings
+    _invoke(settings, "init")
+    rows = [f"{i},IT,30,5,{1000 + i},80,7" for i in range(1, 3001)]
+    rows[2500] = "17,IT,30,5,1,80,7"  # (line 2502: id 17 is on line 18)
+    rows[1200] = "x,IT,30,5,1,80,7"
+    path = tmp_path / "employees.csv"
+    path.write_text(
+        "employee_id,department,age,experience_years,salary,performance,satisfaction\n" + "\n".join(rows)
+    )
+    result = _invoke(settings, "load", "employees", str(path), "--allow-rejected")
+    assert result.exit_code == 0, result.output
+    assert (
+        "line 1202: employee_id is not a number\nline 2502: employee_id appears twice in the file"
+        in result.output
+    )
+    engine = create_engine(settings.database_url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(employees)) == 2998
+        expected = sum(1000 + i for i in range(1, 3001)) - (1000 + 2501) - (1000 + 1201)
+        assert conn.scalar(select(func.sum(employees.c.salary))) == expected
+    lines = ["date,region,product,amount"] + [f"2026-01-{1 + i % 28:02d},Nord,A,{i}" for i in range(4000)]
+    sales_path = tmp_path / "sales.csv"
+    sales_path.write_text("\n".join(lines) + "\n")
+    assert _invoke(settings, "load", "sales", str(sales_path)).exit_code == 0
+    with engine.connect() as conn:
+        by_day = dict(
+            conn.execute(select(sales.c.date, func.sum(sales.c.amount)).group_by(sales.c.date)).all()
+        )
+        rollup = dict(conn.execute(select(sales_daily.c.day, sales_daily.c.amount)).all())
+        assert rollup == pytest.approx(by_day)
+        assert conn.scalar(select(func.sum(sales_daily.c.n_rows))) == 4000
+    engine.dispose()
 
 
 def test_loaded_rows_are_seen_at_once_through_the_cache(demo_app, settings, tmp_path):

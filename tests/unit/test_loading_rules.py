@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from dashhub.exports import csv_lines
-from dashhub.services.loading import (
-    DATASETS,
-    FileRejected,
-    LoadReport,
-    _chunks,
-    validate_employees,
-    validate_sales,
-)
+from dashhub.services.csv_reader import CsvFormat, CsvReader, FileRejected
+from dashhub.services.loading import DATASETS, _check_columns
+from dashhub.services.loading_rules import validate_employees, validate_sales
 
 SALES = ("date", "region", "product", "amount")
 EMPLOYEES = DATASETS["employees"].columns
 GOOD_EMPLOYEE = ("1", "IT", "30", "5", "60000", "80", "7")
 
 
-def reason_for_sales(*cells: str) -> str:
-    frame = pd.DataFrame([cells], columns=list(SALES), dtype=object)
-    return validate_sales(frame)[1].iloc[0]
+def reason_for_sales(*cells: str, fmt: CsvFormat | None = None) -> str:
+    table = pa.table({name: [cell] for name, cell in zip(SALES, cells, strict=True)})
+    return validate_sales(table, fmt or CsvFormat())[1].of(np.array([0]))[0]
 
 
 def reason_for_employee(**changes: str) -> str:
     row = dict(zip(EMPLOYEES, GOOD_EMPLOYEE, strict=True)) | changes
-    frame = pd.DataFrame([row], dtype=object)
-    return validate_employees(frame)[1].iloc[0]
+    table = pa.table({name: [cell] for name, cell in row.items()})
+    return validate_employees(table)[1].of(np.array([0]))[0]
 
 
 @pytest.mark.parametrize(
@@ -39,8 +34,20 @@ def reason_for_employee(**changes: str) -> str:
     [
         (("2026-01-05", "Nord", "Produit A", "100.50"), ""),
         ((" 2026-01-05 ", " Nord ", "Produit A", " 7 "), ""),
-        (("05/01/2026", "Nord", "Produit A", "1"), "date is not a date in YYYY-MM-DD form"),
+        (
+            ("05/01/2026", "Nord", "Produit A", "1"),
+            "date is not a date in YYYY-MM-DD form; for DD/MM/YYYY dates use --date-format '%d/%m/%Y'",
+        ),
+        (
+            ("05.01.2026", "Nord", "Produit A", "1"),
+            "date is not a date in YYYY-MM-DD form; for DD.MM.YYYY dates use --date-format '%d.%m.%Y'",
+        ),
         (("2026-02-30", "Nord", "Produit A", "1"), "date is not a date in YYYY-MM-DD form"),
+        (("2026-13-01", "Nord", "Produit A", "1"), "date is not a date in YYYY-MM-DD form"),
+        (("2026-1-5", "Nord", "Produit A", "1"), ""),
+        (("2024-02-29", "Nord", "Produit A", "1"), ""),
+        (("2026-01-05x", "Nord", "Produit A", "1"), "date is not a date in YYYY-MM-DD form"),
+        (("2026-01-05", "Nord\x00", "Produit A", "1"), "contains a NUL byte"),
         (("1850-01-01", "Nord", "Produit A", "1"), "date is out of range"),
         (("2026-01-05", "", "Produit A", "1"), "region is empty"),
         (("2026-01-05", "N" * 65, "Produit A", "1"), "region is longer than 64 characters"),
@@ -48,6 +55,11 @@ def reason_for_employee(**changes: str) -> str:
         (("2026-01-05", "Nord", "Produit A", "abc"), "amount is not a number"),
         (("2026-01-05", "Nord", "Produit A", "1e400"), "amount is not a number"),
         (("2026-01-05", "Nord", "Produit A", "nan"), "amount is not a number"),
+        (("2026-01-05", "Nord", "Produit A", "inf"), "amount is not a number"),
+        (("2026-01-05", "Nord", "Produit A", "1,5"), "amount is not a number"),
+        (("2026-01-05", "Nord", "Produit A", "2e12"), "amount is above 1,000,000,000,000"),
+        (("2026-01-05", "Nord", "Produit A", "-2e12"), "amount is below -1,000,000,000,000"),
+        (("2026-01-05", "Nord", "Produit A", "+.5"), ""),
     ],
 )
 def test_a_sales_row_gets_its_first_reason(cells, reason):
@@ -80,21 +92,43 @@ def test_an_employee_row_gets_its_first_reason(changes, reason):
         ("date,region,product,amount,amount\n", "a column appears twice"),
     ],
 )
-def test_a_file_with_the_wrong_columns_is_refused_with_the_expected_ones(text, message):
-    report = LoadReport("sales")
+def test_a_file_with_the_wrong_columns_is_refused_with_the_expected_ones(tmp_path, text, message):
+    path = tmp_path / "sales.csv"
+    path.write_text(text)
     with pytest.raises(FileRejected, match=message.replace("(", r"\(").replace(")", r"\)")):
-        list(_chunks(io.StringIO(text), DATASETS["sales"], report))
+        _check_columns(CsvReader(path), DATASETS["sales"], CsvFormat())
 
 
-def test_ragged_and_blank_lines_are_told_apart_by_line_number():
-    text = (
-        "\ufeffDate,Region,Product,Amount\n2026-01-05,Nord,A,1\n\n"
-        "2026-01-06,Sud,A,2,extra\n2026-01-07,Est,B,3\n"
+@pytest.mark.parametrize(
+    ("cells", "fmt", "reason"),
+    [
+        (("31/01/2026", "Nord", "A", "1"), CsvFormat(date_format="%d/%m/%Y"), ""),
+        (
+            ("31/02/2026", "Nord", "A", "1"),
+            CsvFormat(date_format="%d/%m/%Y"),
+            "date is not a date in DD/MM/YYYY form",
+        ),
+        (
+            ("2026-01-31", "Nord", "A", "1"),
+            CsvFormat(date_format="%d/%m/%Y"),
+            "date is not a date in DD/MM/YYYY form",
+        ),
+        (("31.01.26", "Nord", "A", "1"), CsvFormat(date_format="%d.%m.%y"), ""),
+        (("2026-01-31", "Nord", "A", "1 234,5"), CsvFormat(decimal=","), ""),
+        (("2026-01-31", "Nord", "A", "1.234"), CsvFormat(decimal=","), ""),
+        (("2026-01-31", "Nord", "A", "12,5,0"), CsvFormat(decimal=","), "amount is not a number"),
+    ],
+)
+def test_date_formats_and_decimal_commas_are_read_as_told(cells, fmt, reason):
+    assert reason_for_sales(*cells, fmt=fmt) == reason
+
+
+def test_a_grouping_point_under_decimal_commas_is_a_thousands_mark():
+    table = pa.table(
+        {name: [cell] for name, cell in zip(SALES, ("2026-01-31", "N", "A", "1.234"), strict=True)}
     )
-    report = LoadReport("sales")
-    chunks = list(_chunks(io.StringIO(text), DATASETS["sales"], report))
-    assert [list(c.index) for c in chunks] == [[2, 5]]  # header names are case-insensitive, BOM dropped
-    assert [(r.line, r.reason) for r in report.rejected] == [(4, "expected 4 fields, found 5")]
+    typed, _ = validate_sales(table, CsvFormat(decimal=","))
+    assert typed["amount"].to_pylist() == [1234.0]
 
 
 def test_exported_cells_that_a_spreadsheet_would_run_are_neutralised():

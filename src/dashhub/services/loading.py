@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
 import hashlib
-import io
-import itertools
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from dashhub.db import bump_version, employees, loads, sales, sales_daily, week_start
+from dashhub.services.bulk_insert import bulk_insert
+from dashhub.services.csv_reader import (
+    CsvFormat,
+    CsvReader,
+    FileRejected,
+    encoding_name,
+    format_hint,
+    read_ahead,
+)
+from dashhub.services.employee_staging import EmployeeStaging
+from dashhub.services.loading_rules import Reasons, blank_rows, validate_employees, validate_sales
 
-CHUNK_ROWS = 100_000
+__all__ = ["CsvFormat", "FileRejected", "encoding_name"]  # (for the command line)
+DEFAULT_FORMAT = CsvFormat()
 MAX_REPORTED = 1000
-MAX_TEXT = 64
-FIELD_LIMIT = 64 << 20  # the longest field read (csv's default, 128 KB, refused whole files)
-# An amount's magnitude: a billion times a large day's sales, and a sum of millions of them stays
-# exact enough in a double and within every database's numeric range (1e308 made Inf, or an error).
-MAX_AMOUNT = 1e12
 
 
 @dataclass(frozen=True)
@@ -84,110 +89,16 @@ class LoadReport:
     def ok(self) -> bool:
         return self.error is None and self.loaded > 0
 
-    def reject(self, line: int, reason: str) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < MAX_REPORTED:
-            self.rejected.append(RejectedRow(line, reason))
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be loaded (unreadable, wrong columns)."""
-
-
-# --- row validation: each validator turns a chunk of strings into typed columns plus reasons ---
-
-Validator = Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.Series]]
-
-
-def _text(values: pd.Series, column: str, reasons: pd.Series) -> pd.Series:
-    cleaned = values.str.strip()
-    _flag(reasons, cleaned == "", f"{column} is empty")
-    _flag(reasons, cleaned.str.len() > MAX_TEXT, f"{column} is longer than {MAX_TEXT} characters")
-    return cleaned
-
-
-def _number(
-    values: pd.Series, column: str, reasons: pd.Series, low: float | None, high: float | None
-) -> pd.Series:
-    numbers = pd.to_numeric(values.str.strip(), errors="coerce")
-    bad = numbers.isna() | ~np.isfinite(numbers.fillna(0))
-    _flag(reasons, bad, f"{column} is not a number")
-    if low is not None:
-        _flag(reasons, ~bad & (numbers < low), f"{column} is below {_bound(low)}")
-    if high is not None:
-        _flag(reasons, ~bad & (numbers > high), f"{column} is above {_bound(high)}")
-    return numbers
-
-
-def _bound(value: float) -> str:
-    """A limit as people read it: « 2,147,483,647 », « 100 », « 0.5 »."""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
-
-
-def _integer(values: pd.Series, column: str, reasons: pd.Series, low: int, high: int) -> pd.Series:
-    numbers = _number(values, column, reasons, low, high)
-    _flag(reasons, numbers.notna() & (numbers % 1 != 0), f"{column} is not a whole number")
-    return numbers
-
-
-def _flag(reasons: pd.Series, mask: pd.Series, reason: str) -> None:
-    """Record the first reason for each row where mask holds."""
-    target = mask.fillna(False).astype(bool) & (reasons == "")
-    reasons[target] = reason
-
-
-def validate_sales(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    reasons = pd.Series("", index=chunk.index, dtype=object)
-    dates = pd.to_datetime(chunk["date"].str.strip(), format="%Y-%m-%d", errors="coerce")
-    _flag(reasons, dates.isna(), "date is not a date in YYYY-MM-DD form")
-    _flag(reasons, (dates.dt.year < 1900) | (dates.dt.year > 2200), "date is out of range")
-    typed = pd.DataFrame(
-        {
-            "date": dates.dt.date,
-            "region": _text(chunk["region"], "region", reasons),
-            "product": _text(chunk["product"], "product", reasons),
-            "amount": _number(chunk["amount"], "amount", reasons, -MAX_AMOUNT, MAX_AMOUNT),
-        }
-    )
-    return typed, reasons
-
-
-def validate_employees(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    reasons = pd.Series("", index=chunk.index, dtype=object)
-    typed = pd.DataFrame(
-        {
-            "employee_id": _integer(chunk["employee_id"], "employee_id", reasons, 1, 2**31 - 1),
-            "department": _text(chunk["department"], "department", reasons),
-            "age": _integer(chunk["age"], "age", reasons, 14, 100),
-            "experience_years": _number(chunk["experience_years"], "experience_years", reasons, 0, 80),
-            "salary": _number(chunk["salary"], "salary", reasons, 0, 100_000_000),
-            "performance": _number(chunk["performance"], "performance", reasons, 0, 100),
-            "satisfaction": _number(chunk["satisfaction"], "satisfaction", reasons, 0, 10),
-        }
-    )
-    return typed, reasons
-
 
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
     columns: tuple[str, ...]
-    validate: Validator
-    numeric: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CsvFormat:
-    """How a file is written: field separator, decimal mark, text encoding (auto: UTF-8 with or
-    without BOM, UTF-16 with BOM, else Windows-1252)."""
-
-    sep: str = ","
-    decimal: str = "."
-    encoding: str = "auto"
+    validate: Callable[[pa.Table, CsvFormat], tuple[pa.Table, Reasons]]
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "sales": DatasetSpec("sales", ("date", "region", "product", "amount"), validate_sales, ("amount",)),
+    "sales": DatasetSpec("sales", ("date", "region", "product", "amount"), validate_sales),
     "employees": DatasetSpec(
         "employees",
         (
@@ -200,109 +111,8 @@ DATASETS: dict[str, DatasetSpec] = {
             "satisfaction",
         ),
         validate_employees,
-        ("employee_id", "age", "experience_years", "salary", "performance", "satisfaction"),
     ),
 }
-
-
-# --- reading ---
-
-
-SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar", ",": "comma"}
-DECIMAL_COMMA = re.compile(r"^-?[\d\s.\u00a0\u202f]*\d,\d+$")  # « 12,5 », « 1 234,50 », « 1.234,5 »
-
-
-def _format_hint(header: list[str], first_row: list[str] | None, fmt: CsvFormat) -> str | None:
-    """When the header is one column holding another separator: what the file looks like."""
-    if len(header) != 1:
-        return None
-    for sep in SEPARATORS:
-        if sep != fmt.sep and sep in header[0]:
-            line = fmt.sep.join(first_row) if first_row else ""  # (the row as written)
-            cells = line.split(sep)
-            comma = any(DECIMAL_COMMA.match(cell.strip()) for cell in cells)
-            shown = "\\t" if sep == "\t" else sep
-            options = f"--sep '{shown}'" + (" --decimal ','" if comma else "")
-            shape = f"{SEPARATORS[sep]}-separated" + (" with decimal commas" if comma else "")
-            return f"the file looks {shape}: use {options}"
-    return None
-
-
-def _numbered_rows(reader) -> Iterator[tuple[list[str], int]]:
-    """(row, line number) after the header; a line csv cannot read refuses the file, said."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise FileRejected(f"line {reader.line_num}: not readable as CSV ({exc})") from None
-        yield row, reader.line_num
-
-
-def _chunks(
-    text: io.TextIOBase, spec: DatasetSpec, report: LoadReport, fmt: CsvFormat = CsvFormat()
-) -> Iterator[pd.DataFrame]:
-    """Chunks of string columns, indexed by line number; ragged rows are rejected here."""
-    # a long field is a rejected row (« longer than 64 characters »), not an unreadable file
-    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    reader = csv.reader(text, delimiter=fmt.sep)
-    try:
-        header = next(reader)
-        while not any(cell.strip() for cell in header):  # blank lines before the header
-            header = next(reader)
-    except StopIteration:
-        raise FileRejected("the file is empty") from None
-    except csv.Error as exc:
-        raise FileRejected(f"line {reader.line_num}: not readable as CSV ({exc})") from None
-    header_line = reader.line_num
-    header = [name.strip().lstrip("\ufeff").lower() for name in header]
-    trailing = 0
-    while len(header) > 1 and header[-1] == "":  # « a,b,c, »: a trailing separator, not a column
-        header.pop()
-        trailing += 1
-    numbered = _numbered_rows(reader)
-    first = next(numbered, None)
-    hint = _format_hint(header, first[0] if first else None, fmt)
-    if hint:
-        raise FileRejected(f"line {header_line}: {hint}")
-    missing = [c for c in spec.columns if c not in header]
-    unknown = [c for c in header if c not in spec.columns]
-    if missing or unknown or len(set(header)) != len(header):
-        parts = []
-        if missing:
-            parts.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
-            parts.append(f"unknown column(s): {', '.join(unknown) or '(an empty name)'}")
-        if len(set(header)) != len(header):
-            parts.append("a column appears twice")
-        article = "An" if spec.name[0] in "aeiou" else "A"
-        expected = ", ".join(spec.columns)
-        raise FileRejected(
-            f"line {header_line}: {'; '.join(parts)}. {article} {spec.name} file has exactly "
-            f"these columns: {expected}"
-        )
-    width = len(header)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    for row, line in itertools.chain([first] if first else [], numbered):
-        if not row or all(not cell.strip() for cell in row):
-            continue  # blank line
-        if trailing and len(row) == width + trailing and not any(c.strip() for c in row[width:]):
-            row = row[:width]
-        if len(row) != width:
-            report.reject(line, f"expected {width} fields, found {len(row)}")
-            continue
-        if any("\x00" in cell for cell in row):  # (SQLite would cut the text there, PostgreSQL refuse it)
-            report.reject(line, "contains a NUL byte")
-            continue
-        rows.append(row)
-        lines.append(line)
-        if len(rows) >= CHUNK_ROWS:
-            yield pd.DataFrame(rows, columns=header, index=lines, dtype=object)
-            rows, lines = [], []
-    if rows:
-        yield pd.DataFrame(rows, columns=header, index=lines, dtype=object)
 
 
 def load_csv(
@@ -312,48 +122,28 @@ def load_csv(
     *,
     replace: bool = False,
     max_rejected: RejectLimit = EVERY_ROW,
-    fmt: CsvFormat = CsvFormat(),
+    fmt: CsvFormat = DEFAULT_FORMAT,
     allow_duplicate: bool = False,
 ) -> LoadReport:
     """Validate path and load its good rows into dataset in one transaction; nothing at all when
     more rows are rejected than max_rejected allows (nor when none is good), nor when the same
     file is loaded already (unless allow_duplicate). The load is kept (`loads`) with its rows."""
-    spec = DATASETS[dataset]
     report = LoadReport(dataset)
+    reader: CsvReader | None = None
+    found = _Rejections()
     try:
-        handle, report.encoding = open_text(path, fmt.encoding)
-    except OSError as exc:
-        report.error = f"cannot open {path}: {exc.strerror}"
-        return report
-    except LookupError:
-        report.error = f"unknown text encoding {fmt.encoding!r} (e.g. utf-8, cp1252, latin-1, utf-16)"
-        return report
-    try:
+        reader = CsvReader(path, fmt)
+        report.encoding = reader.encoding
+        _check_columns(reader, DATASETS[dataset], fmt)
         fingerprint = file_sha256(path)
-        with handle, engine.begin() as conn:
+        with engine.begin() as conn:
             if replace:
                 clear_dataset(conn, dataset)
             elif not allow_duplicate:
                 _refuse_a_file_loaded_already(conn, dataset, fingerprint)
             report.load_id = _start_load(conn, dataset, path.name, fingerprint)
-            known_ids = _existing_ids(conn) if dataset == "employees" else set()
-            first: dt.date | None = None
-            last: dt.date | None = None
-            for chunk in _chunks(handle, spec, report, fmt):
-                if fmt.decimal == ",":
-                    _decimal_commas(chunk, spec.numeric)
-                typed, reasons = spec.validate(chunk)
-                if dataset == "employees":
-                    _flag_duplicate_ids(typed, reasons, known_ids)
-                for line, reason in reasons[reasons != ""].items():
-                    report.reject(int(line), reason)
-                good = typed[reasons == ""]
-                if not good.empty:
-                    _insert(conn, dataset, good.assign(load_id=report.load_id))
-                    report.loaded += len(good)
-                    if dataset == "sales":
-                        first = min(filter(None, (first, good["date"].min())))
-                        last = max(filter(None, (last, good["date"].max())))
+            report.loaded = _load_rows(conn, dataset, reader, fmt, report.load_id, found)
+            report.rejected_count = found.count + reader.ragged.count
             if report.loaded == 0:
                 raise FileRejected("no valid row")
             total = report.loaded + report.rejected_count
@@ -362,75 +152,194 @@ def load_csv(
                     f"{report.rejected_count:,} of {total:,} rows rejected, more than the "
                     f"{max_rejected} allowed (loading.max_rejected, or --max-rejected)"
                 )
-            if dataset == "sales":
-                refresh_sales_rollup(conn, first, last)
             conn.execute(
                 update(loads)
                 .where(loads.c.id == report.load_id)
                 .values(rows=report.loaded, rejected=report.rejected_count)
             )
             bump_version(conn, dataset)
+    except OSError as exc:
+        report.error = f"cannot open {path}: {exc.strerror}"
+    except LookupError:
+        report.error = f"unknown text encoding {fmt.encoding!r} (e.g. utf-8, cp1252, latin-1, utf-16)"
     except FileRejected as exc:
         report.error = str(exc)
         report.loaded = 0
-    except UnicodeDecodeError as exc:
-        report.error = _bad_byte(path, report.encoding or "utf-8", exc)
-        report.loaded = 0
-    report.rejected.sort(key=lambda row: row.line)  # (file order: ragged rows are found first)
+    if reader is not None:
+        report.rejected = _in_file_order(reader, found.kept + reader.ragged.kept)
+        report.rejected_count = max(report.rejected_count, found.count + reader.ragged.count)
     return report
 
 
-def open_text(path: Path, encoding: str = "auto") -> tuple[io.TextIOWrapper, str]:
-    """path as text, and the encoding read: with « auto », a BOM's (UTF-8 or UTF-16), else UTF-8
-    when the first megabyte is UTF-8, else Windows-1252 (what Excel writes in western Europe)."""
-    raw = path.open("rb")
-    if encoding == "auto":
-        head = raw.read(1 << 20)
-        raw.seek(0)
-        if head.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            encoding = "utf-16"
-        else:
-            try:
-                codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-                encoding = "utf-8-sig"
-            except UnicodeDecodeError:
-                encoding = "cp1252"
-    codecs.lookup(encoding)  # (LookupError: unknown)
-    return io.TextIOWrapper(raw, encoding=encoding, newline=""), encoding
+@dataclass
+class _Rejections:
+    """Rows refused by a rule: all counted, the first MAX_REPORTED kept as (record, reason)."""
+
+    count: int = 0
+    kept: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, records: np.ndarray, reasons: Reasons, bad: np.ndarray) -> None:
+        self.count += int(bad.sum())
+        room = MAX_REPORTED - len(self.kept)
+        if room > 0 and bad.any():
+            rows = np.flatnonzero(bad)[:room]
+            self.kept.extend(zip(records[rows].tolist(), reasons.of(rows), strict=True))
 
 
-def _bad_byte(path: Path, encoding: str, exc: UnicodeDecodeError) -> str:
-    """Which line holds the first byte that is not text in encoding, and what to try."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                decoder.decode(line)
-            except UnicodeDecodeError as bad:
-                byte = bad.object[bad.start]
-                return (
-                    f"line {number}: byte 0x{byte:02X} is not {encoding_name(encoding)} text; the file is "
-                    "binary or in another encoding (try --encoding cp1252, latin-1 or utf-16)"
-                )
-    return f"the file is not {encoding_name(encoding)} text ({exc.reason})"
-
-
-def encoding_name(encoding: str) -> str:
-    """An encoding as people call it."""
-    names = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16"}
-    return names.get(encoding.lower(), encoding)
-
-
-def _decimal_commas(chunk: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    """« 1 234,5 » and « 1.234,5 » → « 1234.5 »: grouping marks out, the decimal comma a point."""
-    for column in columns:
-        chunk[column] = (
-            chunk[column]
-            .str.replace(r"[\s.\u00a0\u202f']", "", regex=True)
-            .str.replace(",", ".", regex=False)
+def _check_columns(reader: CsvReader, spec: DatasetSpec, fmt: CsvFormat) -> None:
+    header = reader.header
+    hint = format_hint(header.names, header.first_row, fmt)
+    if hint:
+        raise FileRejected(f"line {header.line}: {hint}")
+    missing = [c for c in spec.columns if c not in header.names]
+    unknown = [c for c in header.names if c not in spec.columns]
+    twice = len(set(header.names)) != len(header.names)
+    if missing or unknown or twice:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column(s): {', '.join(unknown) or '(an empty name)'}")
+        if twice:
+            parts.append("a column appears twice")
+        article = "An" if spec.name[0] in "aeiou" else "A"
+        raise FileRejected(
+            f"line {header.line}: {'; '.join(parts)}. {article} {spec.name} file has exactly "
+            f"these columns: {', '.join(spec.columns)}"
         )
+
+
+def _load_rows(
+    conn: Connection, dataset: str, reader: CsvReader, fmt: CsvFormat, load_id: int, found: _Rejections
+) -> int:
+    """Check and insert the file's rows, a batch at a time (the next batch is read and checked by
+    another thread while this one is written); the rows loaded."""
+    if dataset == "employees":
+        return _load_employees(conn, reader, fmt, load_id, found)
+    days = _SalesDays()
+    loaded = 0
+    for typed, reasons, records in read_ahead(_checked(reader, DATASETS[dataset], fmt)):
+        found.add(records, reasons, ~reasons.ok)
+        if reasons.ok.any():
+            good = typed.filter(pa.array(reasons.ok))
+            bulk_insert(conn, sales, good.append_column("load_id", pa.repeat(load_id, good.num_rows)))
+            loaded += good.num_rows
+            days.add(good)
+    days.write(conn)
+    return loaded
+
+
+def _load_employees(
+    conn: Connection, reader: CsvReader, fmt: CsvFormat, load_id: int, found: _Rejections
+) -> int:
+    """Rows that pass the rules go to a staging table first; an id loaded already, or seen earlier
+    in the file, is then rejected by one query the database plans (no id set held here, so memory
+    does not grow with the table), and the rest is inserted."""
+    staging = EmployeeStaging(conn)
+    try:
+        for typed, reasons, records in read_ahead(_checked(reader, DATASETS["employees"], fmt)):
+            found.add(records, reasons, ~reasons.ok)
+            if reasons.ok.any():
+                staging.add(
+                    typed.filter(pa.array(reasons.ok)).append_column("record", pa.array(records[reasons.ok]))
+                )
+        count, first = staging.duplicates()
+        found.count += count
+        found.kept.extend(first)
+        return staging.insert_into_employees(load_id)
+    finally:
+        staging.drop()
+
+
+def _checked(
+    reader: CsvReader, spec: DatasetSpec, fmt: CsvFormat
+) -> Iterator[tuple[pa.Table, Reasons, np.ndarray]]:
+    """Each batch typed, with the first rule each row breaks and the rows' record numbers."""
+    for strings, records in reader.batches():
+        blank = blank_rows(strings)
+        if blank.any():
+            strings, records = strings.filter(pa.array(~blank)), records[~blank]
+        typed, reasons = spec.validate(strings, fmt)
+        yield typed, reasons, records
+
+
+def _in_file_order(reader: CsvReader, rejected: list[tuple[int, str]]) -> list[RejectedRow]:
+    """The first MAX_REPORTED rejected rows by their place in the file, with their line."""
+    first = sorted(rejected)[:MAX_REPORTED]
+    try:
+        lines = reader.lines(record for record, _ in first)
+    except FileRejected:
+        lines = {}
+    guess = reader.header.line + 1  # (a line the csv reader could not reach: as if one per line)
+    return [RejectedRow(lines.get(record, guess + record), reason) for record, reason in first]
+
+
+class _SalesDays:
+    """Day × region × product sums of the rows a load brings, added to the rollup at the end (in
+    the load's transaction): the cost follows the file, not the table."""
+
+    KEYS = ("date", "region", "product")
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+
+    def add(self, rows: pa.Table) -> None:
+        sums = rows.group_by(list(self.KEYS)).aggregate([("amount", "sum"), ("amount", "count")])
+        self.parts.append(sums.select([*self.KEYS, "amount_sum", "amount_count"]))
+        if len(self.parts) > 8:
+            self.parts = [self._merged()]
+
+    def _merged(self) -> pa.Table:
+        merged = pa.concat_tables(self.parts).group_by(list(self.KEYS))
+        merged = merged.aggregate([("amount_sum", "sum"), ("amount_count", "sum")])
+        return merged.select([*self.KEYS, "amount_sum_sum", "amount_count_sum"]).rename_columns(
+            [*self.KEYS, "amount_sum", "amount_count"]
+        )
+
+    def write(self, conn: Connection) -> None:
+        if not self.parts:
+            return
+        merged = self._merged().to_pydict()
+        records = [
+            _rollup_record(*values)
+            for values in zip(
+                merged["date"],
+                merged["region"],
+                merged["product"],
+                merged["amount_sum"],
+                merged["amount_count"],
+                strict=True,
+            )
+        ]
+        add_to_sales_rollup(conn, records)
+
+
+def _rollup_record(day: dt.date, region: str, product: str, amount: float, n_rows: int) -> dict:
+    return {
+        "day": day,
+        "region": region,
+        "product": product,
+        "week": day - dt.timedelta(days=day.weekday()),
+        "year": day.year,
+        "month": day.month,
+        "amount": amount,
+        "n_rows": n_rows,
+    }
+
+
+def add_to_sales_rollup(conn: Connection, records: list[dict]) -> None:
+    """Add day × region × product sums to the rollup: new keys inserted, known ones summed."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(sales_daily)
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "region", "product"],
+        set_={
+            "amount": sales_daily.c.amount + statement.excluded.amount,
+            "n_rows": sales_daily.c.n_rows + statement.excluded.n_rows,
+        },
+    )
+    for start in range(0, len(records), 10_000):
+        conn.execute(statement, records[start : start + 10_000])
 
 
 def file_sha256(path: Path) -> str:
@@ -499,12 +408,8 @@ def undo_load(engine: Engine, load_id: int) -> tuple[str, int]:
             when = _as_utc(load.undone_at).strftime("%Y-%m-%d %H:%M UTC")
             raise UndoRefused(f"load {load_id} was undone or replaced already ({when})")
         if load.dataset == "sales":
-            first, last = conn.execute(
-                select(func.min(sales.c.date), func.max(sales.c.date)).where(sales.c.load_id == load_id)
-            ).one()
+            _subtract_from_sales_rollup(conn, load_id)
             deleted = conn.execute(delete(sales).where(sales.c.load_id == load_id)).rowcount
-            if first is not None:
-                refresh_sales_rollup(conn, first, last)
         else:
             deleted = conn.execute(delete(employees).where(employees.c.load_id == load_id)).rowcount
         conn.execute(update(loads).where(loads.c.id == load_id).values(undone_at=dt.datetime.now(dt.UTC)))
@@ -512,15 +417,18 @@ def undo_load(engine: Engine, load_id: int) -> tuple[str, int]:
     return load.dataset, int(deleted)
 
 
-def _existing_ids(conn: Connection) -> set[int]:
-    return set(conn.scalars(select(employees.c.employee_id)))
-
-
-def _flag_duplicate_ids(typed: pd.DataFrame, reasons: pd.Series, known: set[int]) -> None:
-    ids = typed["employee_id"]
-    _flag(reasons, ids.isin(known), "employee_id is already loaded")
-    _flag(reasons, ids.duplicated(), "employee_id appears twice in the file")
-    known.update(int(i) for i in ids[reasons == ""])
+def _subtract_from_sales_rollup(conn: Connection, load_id: int) -> None:
+    """Take a load's day sums out of the rollup; days left without rows go."""
+    s = sales.c
+    days = conn.execute(
+        select(s.date, s.region, s.product, func.sum(s.amount), func.count())
+        .where(s.load_id == load_id)
+        .group_by(s.date, s.region, s.product)
+    )
+    add_to_sales_rollup(
+        conn, [_rollup_record(day, region, product, -amount, -n) for day, region, product, amount, n in days]
+    )
+    conn.execute(delete(sales_daily).where(sales_daily.c.n_rows <= 0))
 
 
 def count_rows(conn: Connection, dataset: str) -> int:
@@ -543,22 +451,17 @@ def clear_dataset(conn: Connection, dataset: str) -> None:
         conn.execute(delete(employees))
 
 
-def _insert(conn: Connection, dataset: str, frame: pd.DataFrame) -> None:
-    table = sales if dataset == "sales" else employees
-    if dataset == "employees":
-        frame = frame.astype({"employee_id": int, "age": int})
-    records = frame.to_dict("records")
-    for start in range(0, len(records), 20_000):
-        conn.execute(insert(table), records[start : start + 20_000])
-
-
 def insert_sales(conn: Connection, frame: pd.DataFrame) -> None:
     """Insert already valid sales rows (columns date, region, product, amount)."""
-    _insert(conn, "sales", frame[["date", "region", "product", "amount"]])
+    rows = pa.Table.from_pandas(frame[["date", "region", "product", "amount"]], preserve_index=False)
+    if not pa.types.is_date(rows["date"].type):
+        rows = rows.set_column(0, "date", pc.cast(rows["date"], pa.date32()))
+    bulk_insert(conn, sales, rows)
 
 
 def insert_employees(conn: Connection, frame: pd.DataFrame) -> None:
-    _insert(conn, "employees", frame[list(DATASETS["employees"].columns)])
+    columns = list(DATASETS["employees"].columns)
+    bulk_insert(conn, employees, pa.Table.from_pandas(frame[columns], preserve_index=False))
 
 
 def refresh_sales_rollup(conn: Connection, start: dt.date | None = None, end: dt.date | None = None) -> None:
