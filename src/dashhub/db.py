@@ -121,6 +121,25 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# « Vos données »: a user's own file, typed and stored as Parquet under paths.data_dir (the file
+# named here, relative to it), queried by DuckDB; its owner, and the role it is shared with
+# read-only, if any (0009).
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("filename", String(255), nullable=False),  # the uploaded file's name
+    Column("stored", String(255), nullable=False),  # the Parquet file, relative to paths.data_dir
+    Column("rows", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),  # of the Parquet file
+    Column("columns", Text, nullable=False),  # JSON: [{"name": …, "type": …}, …]
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("shared_role", String(16), nullable=True),
+    Index("ix_datasets_owner_id", "owner_id"),
+)
+
 # What each user chose for themselves (a table of its own: databases created before it need no
 # change, `dashhub init` adds it).
 user_settings = Table(

@@ -59,6 +59,7 @@ class Header:
     line: int  # the file's line of the header (blank lines may come before it)
     trailing: int  # separators after the last name (« a,b,c, »)
     first_row: list[str] | None  # the first record after it, for the separator hint
+    written: list[str] = field(default_factory=list)  # the names as written (case kept)
 
 
 @dataclass
@@ -171,12 +172,12 @@ def read_header(path: Path, fmt: CsvFormat, encoding: str) -> Header:
                 first = None  # (only for the separator hint: the parser says what is wrong)
         except UnicodeDecodeError:
             raise FileRejected(bad_byte_message(path, encoding)) from None
-    names = [name.strip().lstrip("\ufeff").lower() for name in cells]
+    written = [name.lstrip("\ufeff").strip() for name in cells]
     trailing = 0
-    while len(names) > 1 and names[-1] == "":  # a trailing separator, not a column
-        names.pop()
+    while len(written) > 1 and written[-1] == "":  # a trailing separator, not a column
+        written.pop()
         trailing += 1
-    return Header(names, line, trailing, first)
+    return Header([name.lower() for name in written], line, trailing, first, written)
 
 
 class CsvReader:
@@ -192,13 +193,19 @@ class CsvReader:
         self._rescued: list[tuple[int, list[str]]] = []  # rows without the header's trailing separator
 
     @property
+    def _names(self) -> list[str]:
+        """The columns' names in batches: the header's, or positions when two are the same."""
+        names = self.header.names
+        return names if len(set(names)) == len(names) else [f"\x00column{i}" for i in range(len(names))]
+
+    @property
     def width(self) -> int:
         return len(self.header.names)
 
     def batches(self) -> Iterator[tuple[pa.Table, np.ndarray]]:
         """(string columns, the record number of each row), a block of the file at a time; rows with
         the wrong number of fields go to `ragged`, blank ones nowhere."""
-        names = self.header.names + [f"\x00trailing{i}" for i in range(self.header.trailing)]
+        names = self._names + [f"\x00trailing{i}" for i in range(self.header.trailing)]
         options = dict(
             read_options=pacsv.ReadOptions(
                 use_threads=False,  # (the parser numbers the rows it skips only when serial)
@@ -279,8 +286,10 @@ class CsvReader:
         records = np.array([record for record, _ in self._rescued], dtype=np.int64)
         columns = list(zip(*(cells for _, cells in self._rescued), strict=True))
         self._rescued = []
-        names = self.header.names
-        yield pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, columns, strict=True)}), records
+        yield (
+            pa.table({n: pa.array(c, pa.string()) for n, c in zip(self._names, columns, strict=True)}),
+            records,
+        )
 
     def lines(self, records: Iterable[int]) -> dict[int, int]:
         """The file's line of each record (where it starts)."""

@@ -1,0 +1,135 @@
+"""« Vos données » storage (issue 16, first part): a user's file typed, stored as Parquet, read back
+by DuckDB; every number compared with pandas on the same file; one user never reaches another's."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from dashhub.config import ROLES
+from dashhub.db import make_engine, users
+from dashhub.services.user_datasets import DatasetNotFound, DatasetRefused, DatasetStore, Viewer
+from tests.conftest import add_users
+
+IRIS_LIKE = (
+    "sepal length,sepal width,Species,measured on,ok\n"
+    "5.1,3.5,setosa,2026-01-05,true\n"
+    "4.9,,setosa,2026-01-06 10:30:00,false\n"
+    "6.3,3.3,virginica,2026-01-07,true\n"
+    "5.8,2.7,versicolor,,true\n"
+    "7.1,3.0,virginica,2026-01-09,false\n"
+)
+
+
+@pytest.fixture
+def store(database_url, tmp_path):
+    add_users(database_url)
+    engine = make_engine(database_url)
+    yield DatasetStore(engine, tmp_path / "data")
+    engine.dispose()
+
+
+def viewer(store: DatasetStore, name: str) -> Viewer:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == name)).one()
+    return Viewer(int(row.id), row.role)
+
+
+def test_a_file_is_typed_stored_and_read_back_as_pandas_reads_it(store, tmp_path):
+    path = tmp_path / "iris.csv"
+    path.write_text(IRIS_LIKE + "1,2,3\n")  # (a ragged row: rejected, with its line)
+    analyst = viewer(store, "analyst")
+    report = store.add(analyst, path, "iris.csv")
+    found = report.dataset
+    assert report.first_rejected == [(7, "expected 5 fields, found 3")]
+    assert found.rows == 5 and found.name == "iris"
+    assert {c.name: c.type for c in found.columns} == {
+        "sepal length": "number",
+        "sepal width": "number",
+        "Species": "category",
+        "measured on": "datetime",
+        "ok": "boolean",
+    }
+    assert not list((tmp_path / "data" / "datasets").rglob("*.strings.parquet"))
+    frame = pd.read_csv(path, nrows=5)
+    rows, total = store.page(analyst, found.id, sort=[("sepal length", "desc")])
+    assert total == 5
+    assert [r["sepal length"] for r in rows] == sorted(frame["sepal length"], reverse=True)
+    summary = store.summary(analyst, found.id, "sepal width")
+    assert summary["missing"] == int(frame["sepal width"].isna().sum())
+    assert summary["mean"] == pytest.approx(frame["sepal width"].mean())
+    assert summary["median"] == pytest.approx(frame["sepal width"].median())
+    top = store.summary(analyst, found.id, "Species")["top"]
+    assert dict(top) == frame["Species"].value_counts().to_dict()
+    rows, total = store.page(
+        analyst, found.id, filters=[("Species", "=", "virginica"), ("sepal length", ">", 6.5)]
+    )
+    assert total == 1 and rows[0]["sepal length"] == 7.1
+    rows, total = store.page(analyst, found.id, filters=[("Species", "contains", "ICA")])
+    assert total == 2
+
+
+def test_repeated_empty_and_hostile_column_names_are_kept_apart(store, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text('a,a,,"x"" DROP TABLE; --",A\n1,2,3,4,5\n6,7,8,9,10\n')
+    owner = viewer(store, "viewer")
+    found = store.add(owner, path, "odd.csv").dataset
+    names = [c.name for c in found.columns]
+    assert names == ["a", "a (2)", "column 3", 'x" DROP TABLE; --', "A (3)"]
+    rows, _ = store.page(owner, found.id, sort=[('x" DROP TABLE; --', "desc")])
+    assert rows[0] == {"a": 6, "a (2)": 7, "column 3": 8, 'x" DROP TABLE; --': 9, "A (3)": 10}
+    with pytest.raises(DatasetRefused, match="no column"):
+        store.page(owner, found.id, sort=[("nope", "asc")])
+    with pytest.raises(DatasetRefused, match="unknown filter"):
+        store.page(owner, found.id, filters=[("a", "; DROP", 1)])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"a,b\n", "no row under its header"),
+        (b"a\n\xff\xfe\x00\x01", "the file is binary"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "the file is binary"),  # (a zip: an .xlsx)
+    ],
+)
+def test_files_that_are_not_tables_are_refused_and_leave_nothing(store, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    owner = viewer(store, "viewer")
+    with pytest.raises(DatasetRefused, match=message):
+        store.add(owner, path, "bad.csv")
+    assert store.list(owner) == []
+    assert not list((tmp_path / "data" / "datasets").rglob("*.parquet"))
+
+
+def test_one_user_never_reaches_anothers_dataset_unless_shared_read_only(store, tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text(IRIS_LIKE)
+    owner, other, hr = viewer(store, "analyst"), viewer(store, "viewer"), viewer(store, "hr")
+    mine = store.add(owner, path, "mine.csv").dataset
+    assert [d.id for d in store.list(owner)] == [mine.id]
+    assert store.list(other) == []
+    for attempt in (
+        lambda: store.get(other, mine.id),
+        lambda: store.page(other, mine.id),
+        lambda: store.summary(other, mine.id, "Species"),
+        lambda: store.rename(other, mine.id, "pwned"),
+        lambda: store.delete(other, mine.id),
+        lambda: store.share(other, mine.id, "viewer", ROLES),
+    ):
+        with pytest.raises(DatasetNotFound):
+            attempt()
+    store.share(owner, mine.id, "viewer", ROLES)
+    assert [d.id for d in store.list(other)] == [mine.id]
+    assert store.page(other, mine.id)[1] == 5
+    assert store.list(hr) == []
+    with pytest.raises(DatasetNotFound):
+        store.delete(other, mine.id)  # (shared is read-only)
+    with pytest.raises(DatasetRefused, match="unknown role"):
+        store.share(owner, mine.id, "root", ROLES)
+    assert store.rename(owner, mine.id, "  Mes   fleurs ").name == "Mes fleurs"
+    store.delete(owner, mine.id)
+    assert store.list(owner) == [] and store.list(other) == []
+    assert not list((tmp_path / "data" / "datasets").rglob("*.parquet"))
