@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
-from dashhub.i18n import current_locale, plotly_locale
+from dashhub.i18n import current_locale, number_separators, plotly_locale
 from dashhub.i18n import gettext as _
 
 
@@ -356,3 +356,22 @@ def help_panel(items: list[tuple[str, str]]) -> html.Details:
         ],
         className="help-panel mb-3",
     )
+
+
+def grid_texts(no_rows: str) -> dict[str, str]:
+    """An AG Grid's paging bar and messages in the page's language (no_rows: when empty)."""
+    thousands, decimal = number_separators()
+    return {
+        "thousandSeparator": thousands,
+        "decimalSeparator": decimal,
+        "page": _("Page"),
+        "of": _("of"),
+        "to": _("to"),
+        "more": _("more"),
+        "firstPage": _("First page"),
+        "lastPage": _("Last page"),
+        "nextPage": _("Next page"),
+        "previousPage": _("Previous page"),
+        "loadingOoo": _("Loading…"),
+        "noRowsToShow": no_rows,
+    }

@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashhub.domain.hr import HrFilter, HrOptions, selection_to_store
-from dashhub.i18n import N_, number_separators
+from dashhub.i18n import N_
 from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     ExportIds,
@@ -15,6 +15,7 @@ from dashhub.layouts.common import (
     export_panel,
     filter_actions,
     filter_card,
+    grid_texts,
     help_panel,
     kpi_card,
     multi_select,
@@ -179,7 +180,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
                     "paginationPageSizeSelector": False,
                     "cacheBlockSize": 20,
                     "maxBlocksInCache": 10,
-                    "localeText": _grid_texts(),
+                    "localeText": grid_texts(_("No employee matches these filters.")),
                 },
                 style={"height": "640px"},
                 className="ag-theme-alpine mb-4",
@@ -199,24 +200,6 @@ def _columns() -> list[dict]:
         {"field": "performance", "headerName": _("Performance"), **number},
         {"field": "satisfaction", "headerName": _("Satisfaction"), **number},
     ]
-
-
-def _grid_texts() -> dict[str, str]:
-    thousands, decimal = number_separators()
-    return {
-        "thousandSeparator": thousands,
-        "decimalSeparator": decimal,
-        "page": _("Page"),
-        "of": _("of"),
-        "to": _("to"),
-        "more": _("more"),
-        "firstPage": _("First page"),
-        "lastPage": _("Last page"),
-        "nextPage": _("Next page"),
-        "previousPage": _("Previous page"),
-        "loadingOoo": _("Loading…"),
-        "noRowsToShow": _("No employee matches these filters."),
-    }
 
 
 def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:

@@ -23,6 +23,7 @@ from dashhub.services.predictions import PredictionService
 from dashhub.services.sales import SalesService
 from dashhub.services.tokens import TokenStore
 from dashhub.services.training import MlService
+from dashhub.services.user_datasets import DatasetStore
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Services:
     signer: TicketSigner
     exports: ExportFiles
     jobs: LocalJobs | CeleryJobs
+    datasets: DatasetStore
     pid: int = field(default_factory=os.getpid)
 
     @property
@@ -85,6 +87,7 @@ class Services:
             exports=export_files(settings),
             # Owned by this server: the manager runs only this app's background functions.
             jobs=make_manager(server, settings),
+            datasets=DatasetStore(engine, settings.data_dir),
         )
 
 

@@ -58,6 +58,14 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         icon="activity",
         roles=("analyst", "admin"),
     ),
+    Dashboard(
+        key="explore",
+        path="/explore",
+        title=N_("Your data"),
+        description=N_("Bring your own CSV file: browse its rows and summarise each column."),
+        icon="table",
+        roles=("viewer", "analyst", "hr", "admin"),
+    ),
 )
 
 

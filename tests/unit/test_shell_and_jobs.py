@@ -68,7 +68,7 @@ def test_permissions_come_from_the_registry_unless_configured():
     assert not access.can_open(_user(None), sales), "anonymous opens nothing"
     configured = load_settings(path=None, environ={"DASHHUB_AUTH__PERMISSIONS": '{"sales": ["admin"]}'})
     assert allowed_roles(sales, configured.auth.permissions) == {"admin"}
-    assert [d.key for d in Access(configured).visible(_user("viewer"))] == []
+    assert [d.key for d in Access(configured).visible(_user("viewer"))] == ["explore"]
 
 
 def test_job_tickets_are_signed_and_expire():

@@ -1,0 +1,55 @@
+"""Vos données in the browser, through nginx: a file sent with the page's button (streamed with a
+progress bar, not through a callback), its rows in the table, a column's summary and spread, the
+view in the address, and no serious accessibility violation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_accessibility_browser import _settle, _violations
+
+SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+CSV = "ville;ventes;jour\nLyon;10;2026-01-05\nParis;25,5;2026-01-06\nLyon;4;2026-01-07\nNice;;2026-01-08\n"
+
+
+def test_a_file_is_sent_browsed_and_summarised(analyst_page, tmp_path):
+    page = analyst_page
+    path = tmp_path / "mes-ventes.csv"
+    path.write_text(CSV.replace(";", ",").replace("25,5", "25.5"))
+    page.goto(page.base_url + "/explore")
+    _settle(page, "#explore-upload")
+    page.set_input_files("#explore-file", str(path))
+    page.click("#explore-send")
+    expect(page.locator("#explore-status")).to_contain_text(
+        "Enregistré : 4 lignes, 3 colonnes", timeout=30_000
+    )
+    expect(page.locator("#explore-dataset")).to_contain_text("mes-ventes")
+    expect(page.locator("#explore-table .ag-row")).to_have_count(4, timeout=20_000)
+    expect(page.locator("#explore-summary")).to_contain_text("Manquantes")
+    page.locator("#explore-column").click()
+    page.get_by_role("option", name="ventes (nombre)").click()
+    expect(page.locator("#explore-summary")).to_contain_text("Médiane")
+    expect(page.locator("#explore-histogram .main-svg").first).to_be_visible()
+    page.wait_for_function("() => window.location.search.includes('column=ventes')", timeout=10_000)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "explore-1400.png"), full_page=True)
+    address = page.url
+    page.goto(address)  # (the view is in the address: the same dataset and column come back)
+    expect(page.locator("#explore-summary")).to_contain_text("Médiane", timeout=20_000)
+    _settle(page, "#explore-histogram .main-svg")
+    assert _violations(page) == []
+
+
+def test_a_file_that_is_not_a_table_is_refused_in_words(analyst_page, tmp_path):
+    page = analyst_page
+    page.expected_errors = ["/explore/upload", "status of 400"]  # (the refusal, on purpose)
+    path = tmp_path / "image.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    page.goto(page.base_url + "/explore")
+    _settle(page, "#explore-upload")
+    page.set_input_files("#explore-file", str(path))
+    page.click("#explore-send")
+    expect(page.locator("#explore-status")).to_contain_text("Fichier refusé", timeout=30_000)
+    expect(page.locator("#explore-status")).to_contain_text("binary")
