@@ -22,8 +22,9 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY config.yaml /etc/dashhub/config.yaml
 COPY deploy/gunicorn.conf.py /etc/dashhub/gunicorn.conf.py
-# jobs/ is a volume shared with the worker: created here so that it belongs to the app user.
-RUN mkdir -p /var/lib/dashhub/jobs && chown -R dashhub:dashhub /var/lib/dashhub
+# jobs/ is a volume shared with the worker, datasets/ one shared by the app replicas (users' own
+# files): created here so that they belong to the app user.
+RUN mkdir -p /var/lib/dashhub/jobs /var/lib/dashhub/datasets && chown -R dashhub:dashhub /var/lib/dashhub
 USER 10001:10001
 WORKDIR /var/lib/dashhub
 EXPOSE 8050

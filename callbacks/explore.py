@@ -33,6 +33,7 @@ from dashhub.validation import BadInput
 IDS = view.IDS
 MAX_UPLOAD_BYTES = 200 << 20  # (nginx's client_max_body_size for /explore/upload says the same)
 CHUNK = 1 << 20
+MAX_ID = 2**31 - 1  # (a dataset id is a database integer)
 TYPE_NAMES = {  # (msgids: translated where shown)
     "integer": N_("whole number"),
     "number": N_("number"),
@@ -82,7 +83,7 @@ def _column_options(dataset: Dataset | None) -> list[dict]:
 
 
 def _dataset_id(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
         raise BadInput("dataset", "expected a dataset id")
     return value
 
@@ -95,15 +96,39 @@ def register(app: Dash, services: Services) -> None:
     @callback(
         Output(IDS.DATASET, "options"),
         Output(IDS.DATASET, "value"),
+        Output(IDS.ACTION_STATUS, "children"),
+        Output(IDS.NEW_NAME, "value"),
         Input(IDS.UPLOADED, "data"),
+        Input(IDS.RENAME, "n_clicks"),
+        Input(IDS.DELETE_CONFIRM, "n_clicks"),
+        State(IDS.DATASET, "value"),
+        State(IDS.NEW_NAME, "value"),
         prevent_initial_call=True,
     )
-    def after_upload(uploaded):
-        if not isinstance(uploaded, dict):
-            raise PreventUpdate
+    def manage(uploaded, _rename, _delete, dataset_id, new_name):
+        """After an upload, a rename or a confirmed delete: the list again, and what happened."""
+        said, chosen_id = "", dataset_id
+        if ctx.triggered_id == IDS.UPLOADED:
+            if not isinstance(uploaded, dict):
+                raise PreventUpdate
+            chosen_id = uploaded.get("id")
+        elif dataset_id is None:
+            said = _("No dataset to change.")
+        elif ctx.triggered_id in (IDS.RENAME, IDS.DELETE_CONFIRM):
+            said, chosen_id = _change(store, ctx.triggered_id, _dataset_id(dataset_id), new_name)
         found = store.list(viewer())
-        chosen = _chosen(found, str(uploaded.get("id")))
-        return _options(found), chosen.id if chosen else None
+        chosen = _chosen(found, str(chosen_id))
+        return _options(found), chosen.id if chosen else None, said, ""
+
+    @callback(
+        Output(IDS.DELETE_DIALOG, "is_open"),
+        Input(IDS.DELETE, "n_clicks"),
+        Input(IDS.DELETE_CONFIRM, "n_clicks"),
+        Input(IDS.DELETE_CANCEL, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def delete_dialog(_open, _confirm, _cancel):
+        return ctx.triggered_id == IDS.DELETE
 
     @callback(
         Output(IDS.COLUMN, "options"),
@@ -191,6 +216,23 @@ def register(app: Dash, services: Services) -> None:
             raise BadInput("column", "no such column") from None
         search = "?" + urlencode({"dataset": dataset.id, "column": column})
         return _summary_list(summary), _figure(store, dataset, column, summary), view_state(search, trigger)
+
+
+def _change(store: DatasetStore, action: str, dataset_id: int, new_name: object) -> tuple[str, int | None]:
+    """Rename or delete for the owner: what to say, and the dataset to show next."""
+    try:
+        if action == IDS.RENAME:
+            if not isinstance(new_name, str) or not new_name.strip():
+                return _("Type the new name first."), dataset_id
+            renamed = store.rename(viewer(), dataset_id, new_name)
+            return _("Renamed « {name} ».").format(name=renamed.name), dataset_id
+        gone = store.get(viewer(), dataset_id)
+        store.delete(viewer(), dataset_id)
+        return _("« {name} » was deleted.").format(name=gone.name), None
+    except DatasetNotFound:
+        return _("Only its owner can rename or delete this dataset."), dataset_id
+    except DatasetRefused as exc:
+        return str(exc), dataset_id
 
 
 def _get(store: DatasetStore, dataset_id: object) -> Dataset:

@@ -22,6 +22,13 @@ class IDS:
     UPLOADED = "explore-uploaded"  # {"id": …, "at": …}: written by assets/explore.js after an upload
     DATASET = "explore-dataset"
     DETAILS = "explore-details"
+    NEW_NAME = "explore-new-name"
+    RENAME = "explore-rename"
+    DELETE = "explore-delete"
+    DELETE_DIALOG = "explore-delete-dialog"
+    DELETE_CONFIRM = "explore-delete-confirm"
+    DELETE_CANCEL = "explore-delete-cancel"
+    ACTION_STATUS = "explore-action-status"
     TABLE = "explore-table"
     TABLE_REFRESHED = "explore-table-refreshed"
     COLUMN = "explore-column"
@@ -82,6 +89,7 @@ def layout(options: list[dict], chosen: int | None, columns: list[dict], column:
                 className="g-3 mb-3",
             ),
             html.P(id=IDS.DETAILS, className="text-secondary small", **{"aria-live": "polite"}),
+            dbc.Card(dbc.CardBody(_manage_row(), className="py-2"), className="mb-3"),
             dbc.Row(
                 [
                     dbc.Col(dbc.Card(dbc.CardBody(id=IDS.SUMMARY)), lg=4, className="mb-3"),
@@ -101,6 +109,7 @@ def layout(options: list[dict], chosen: int | None, columns: list[dict], column:
                     "cacheBlockSize": 20,
                     "maxBlocksInCache": 10,
                     "localeText": grid_texts(_("No row in this dataset.")),
+                    "suppressFieldDotNotation": True,  # (« a.b » is a column's name, not a path)
                 },
                 columnSize="responsiveSizeToFit",
                 style={"height": "560px"},
@@ -110,6 +119,49 @@ def layout(options: list[dict], chosen: int | None, columns: list[dict], column:
             dcc.Store(id=IDS.TABLE_REFRESHED),
             view_state_store("explore"),
         ]
+    )
+
+
+def _manage_row() -> html.Div:  # (in a card: outline buttons have their contrast on white)
+    """Rename the dataset shown, or delete it (after a confirmation): its owner only."""
+    return html.Div(
+        [
+            dbc.Label(_("New name of the dataset"), html_for=IDS.NEW_NAME, className="visually-hidden"),
+            dbc.InputGroup(
+                [
+                    dbc.Input(id=IDS.NEW_NAME, placeholder=_("New name"), maxLength=128),
+                    dbc.Button(_("Rename"), id=IDS.RENAME, color="secondary", outline=True),
+                ],
+                className="explore-rename w-auto",
+            ),
+            dbc.Button(
+                [html.I(className="bi bi-trash me-1"), _("Delete")],
+                id=IDS.DELETE,
+                color="danger",
+                outline=True,
+            ),
+            html.Span(id=IDS.ACTION_STATUS, className="small", role="status"),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(
+                        dbc.ModalTitle(_("Delete this dataset?"), id=IDS.DELETE_DIALOG + "-title")
+                    ),
+                    dbc.ModalBody(
+                        _("Its file and its rows are deleted for good; charts of it stop working.")
+                    ),
+                    dbc.ModalFooter(
+                        [
+                            dbc.Button(_("Cancel"), id=IDS.DELETE_CANCEL, color="secondary", outline=True),
+                            dbc.Button(_("Delete"), id=IDS.DELETE_CONFIRM, color="danger"),
+                        ]
+                    ),
+                ],
+                id=IDS.DELETE_DIALOG,
+                is_open=False,
+                labelledby=IDS.DELETE_DIALOG + "-title",
+            ),
+        ],
+        className="d-flex flex-wrap gap-2 align-items-center",
     )
 
 

@@ -108,7 +108,7 @@ def navbar(dashboards: list[Dashboard]) -> dbc.Navbar:
         ),
         color="dark",
         dark=True,
-        expand="md",
+        expand="lg",  # (five dashboards, the theme, language and user menus: a row from 992 px)
         className="mb-2 shadow-sm",
     )
 

@@ -40,6 +40,17 @@ def test_a_file_is_sent_browsed_and_summarised(analyst_page, tmp_path):
     expect(page.locator("#explore-summary")).to_contain_text("Médiane", timeout=20_000)
     _settle(page, "#explore-histogram .main-svg")
     assert _violations(page) == []
+    page.fill("#explore-new-name", "Ventes de janvier")
+    page.click("#explore-rename")
+    expect(page.locator("#explore-action-status")).to_have_text("Renommé « Ventes de janvier ».")
+    expect(page.locator("#explore-dataset")).to_contain_text("Ventes de janvier")
+    page.click("#explore-delete")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Supprimer ce jeu de données ?")
+    assert _violations(page) == []
+    dialog.get_by_role("button", name="Supprimer").click()
+    expect(page.locator("#explore-action-status")).to_have_text("« Ventes de janvier » a été supprimé.")
+    expect(page.locator("#explore-dataset")).not_to_contain_text("Ventes de janvier")
 
 
 def test_a_file_that_is_not_a_table_is_refused_in_words(analyst_page, tmp_path):

@@ -112,7 +112,7 @@ def test_uploads_are_refused_without_login_token_or_under_the_limit(app, anonymo
     assert not list(uploads.glob("*.upload"))
 
 
-@pytest.mark.parametrize("forged", [999_999, "1", True, None])
+@pytest.mark.parametrize("forged", [999_999, 2**40, -1, "1", True, None])
 def test_another_users_or_a_forged_dataset_id_reaches_nothing(app, forged):
     owner = session_of(app, "hr")
     mine = upload(owner, CSV.encode(), name="secret.csv").get_json()["id"]
@@ -130,3 +130,43 @@ def test_another_users_or_a_forged_dataset_id_reaches_nothing(app, forged):
         assert "secret" not in answer.get_data(as_text=True) and "Lyon" not in answer.get_data(as_text=True)
     page = other.post("/_dash-update-component", json=page_body("/explore", f"?dataset={mine}"))
     assert "secret" not in page.get_data(as_text=True)
+
+
+def manage(client, trigger: str, dataset, new_name=None):
+    body = callback_body(
+        [
+            (IDS.DATASET, "options"),
+            (IDS.DATASET, "value"),
+            (IDS.ACTION_STATUS, "children"),
+            (IDS.NEW_NAME, "value"),
+        ],
+        [(trigger, "n_clicks", 1), (IDS.UPLOADED, "data", None)],
+        [(IDS.DATASET, "value", dataset), (IDS.NEW_NAME, "value", new_name)],
+    )
+    body["inputs"] = [
+        {"id": IDS.UPLOADED, "property": "data", "value": None},
+        {"id": IDS.RENAME, "property": "n_clicks", "value": 1 if trigger == IDS.RENAME else None},
+        {
+            "id": IDS.DELETE_CONFIRM,
+            "property": "n_clicks",
+            "value": 1 if trigger == IDS.DELETE_CONFIRM else None,
+        },
+    ]
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_the_owner_renames_and_deletes_others_cannot(app):
+    owner, other = session_of(app, "analyst"), session_of(app, "viewer")
+    mine = upload(owner, CSV.encode(), name="brouillon.csv").get_json()["id"]
+    renamed = manage(owner, IDS.RENAME, mine, "  Ventes   2026 ").get_json()["response"]
+    assert renamed[IDS.ACTION_STATUS]["children"] == "Renommé « Ventes 2026 »."
+    assert any(
+        o["value"] == mine and o["label"].startswith("Ventes 2026") for o in renamed[IDS.DATASET]["options"]
+    )
+    refused = manage(other, IDS.DELETE_CONFIRM, mine)
+    assert refused.status_code == 200
+    assert "Seul son propriétaire" in refused.get_json()["response"][IDS.ACTION_STATUS]["children"]
+    assert all(o["value"] != mine for o in refused.get_json()["response"][IDS.DATASET]["options"])
+    deleted = manage(owner, IDS.DELETE_CONFIRM, mine).get_json()["response"]
+    assert deleted[IDS.ACTION_STATUS]["children"] == "« Ventes 2026 » a été supprimé."
+    assert all(o["value"] != mine for o in deleted[IDS.DATASET]["options"])

@@ -262,6 +262,8 @@ class DatasetStore:
             return [_dataset(row) for row in conn.execute(query)]
 
     def get(self, viewer: Viewer, dataset_id: int) -> Dataset:
+        if not 1 <= dataset_id <= 2**31 - 1:  # (what the id column holds)
+            raise DatasetNotFound(f"no dataset {dataset_id}")
         with self.engine.connect() as conn:
             row = conn.execute(select(datasets).where(datasets.c.id == dataset_id)).first()
         if row is None or not (row.owner_id == viewer.user_id or row.shared_role == viewer.role):
