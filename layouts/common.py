@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
@@ -355,6 +356,29 @@ def help_panel(items: list[tuple[str, str]]) -> html.Details:
             ),
         ],
         className="help-panel mb-3",
+    )
+
+
+def paged_grid(grid_id: str, columns: list[dict], no_rows: str, height: int, class_name: str) -> dag.AgGrid:
+    """A table paged by the server (AG Grid's infinite row model: it asks for 20 rows at a time,
+    sorted by its headings), its paging bar in the page's language; no_rows: when empty."""
+    return dag.AgGrid(
+        id=grid_id,
+        rowModelType="infinite",
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 110},
+        columnSize="responsiveSizeToFit",
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": 20,
+            "paginationPageSizeSelector": False,
+            "cacheBlockSize": 20,
+            "maxBlocksInCache": 10,
+            "localeText": grid_texts(no_rows),
+            "suppressFieldDotNotation": True,  # (« a.b » is a column's name, not a path)
+        },
+        style={"height": f"{height}px"},
+        className=f"ag-theme-alpine {class_name}",
     )
 
 

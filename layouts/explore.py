@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
 from dashhub.i18n import N_
 from dashhub.i18n import gettext as _
-from dashhub.layouts.common import chart_card_plain, grid_texts, help_panel, view_state_id, view_state_store
+from dashhub.layouts.common import chart_card_plain, help_panel, paged_grid, view_state_id, view_state_store
 
 
 class IDS:
@@ -97,24 +96,7 @@ def layout(options: list[dict], chosen: int | None, columns: list[dict], column:
                 ],
                 className="g-3",
             ),
-            dag.AgGrid(
-                id=IDS.TABLE,
-                rowModelType="infinite",
-                columnDefs=[],
-                defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 110},
-                dashGridOptions={
-                    "pagination": True,
-                    "paginationPageSize": 20,
-                    "paginationPageSizeSelector": False,
-                    "cacheBlockSize": 20,
-                    "maxBlocksInCache": 10,
-                    "localeText": grid_texts(_("No row in this dataset.")),
-                    "suppressFieldDotNotation": True,  # (« a.b » is a column's name, not a path)
-                },
-                columnSize="responsiveSizeToFit",
-                style={"height": "560px"},
-                className="ag-theme-alpine my-4",
-            ),
+            paged_grid(IDS.TABLE, [], _("No row in this dataset."), 560, "my-4"),
             dcc.Store(id=IDS.UPLOADED),
             dcc.Store(id=IDS.TABLE_REFRESHED),
             view_state_store("explore"),

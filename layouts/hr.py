@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -15,11 +14,11 @@ from dashhub.layouts.common import (
     export_panel,
     filter_actions,
     filter_card,
-    grid_texts,
     help_panel,
     kpi_card,
     multi_select,
     no_data_page,
+    paged_grid,
     range_slider,
     view_state_id,
     view_state_store,
@@ -168,23 +167,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
                 ]
             ),
             html.H2(_("Employees"), className="h5 mt-2"),
-            dag.AgGrid(
-                id=IDS.TABLE,
-                rowModelType="infinite",
-                columnDefs=_columns(),
-                defaultColDef={"sortable": True, "resizable": True, "filter": False, "minWidth": 110},
-                columnSize="responsiveSizeToFit",
-                dashGridOptions={
-                    "pagination": True,
-                    "paginationPageSize": 20,
-                    "paginationPageSizeSelector": False,
-                    "cacheBlockSize": 20,
-                    "maxBlocksInCache": 10,
-                    "localeText": grid_texts(_("No employee matches these filters.")),
-                },
-                style={"height": "640px"},
-                className="ag-theme-alpine mb-4",
-            ),
+            paged_grid(IDS.TABLE, _columns(), _("No employee matches these filters."), 640, "mb-4"),
         ]
     )
 
