@@ -135,12 +135,14 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.COLUMN, "value"),
         Output(IDS.TABLE, "columnDefs"),
         Output(IDS.DETAILS, "children"),
+        Output(IDS.CORRELATIONS, "figure"),
         Input(IDS.DATASET, "value"),
         State(IDS.COLUMN, "value"),
     )
     def choose_dataset(dataset_id, column):
         if dataset_id is None:
-            return [], None, [], _("Send a CSV file to explore it here.")
+            empty = empty_figure(_("Correlations"), _("No data"), current_locale())
+            return [], None, [], _("Send a CSV file to explore it here."), empty
         dataset = _get(store, dataset_id)
         names = [c.name for c in dataset.columns]
         locale = current_locale()
@@ -159,7 +161,14 @@ def register(app: Dash, services: Services) -> None:
             }
             for c in dataset.columns
         ]
-        return _column_options(dataset), column if column in names else names[0], column_defs, details
+        correlations = _correlation_figure(*store.correlations(viewer(), dataset.id))
+        return (
+            _column_options(dataset),
+            column if column in names else names[0],
+            column_defs,
+            details,
+            correlations,
+        )
 
     secure_clientside(app, "explore")(  # (another dataset: the grid asks for its first page again)
         ClientsideFunction(namespace="dashhub", function_name="refreshGrid"),
@@ -298,6 +307,30 @@ def _figure(store: DatasetStore, dataset: Dataset, column: str, summary: dict) -
     )
     title = _("Most frequent values of {column}").format(column=column)
     figure.update_layout(**base_layout(title, locale, showlegend=False, xaxis={"title": _("Number of rows")}))
+    return figure
+
+
+def _correlation_figure(names: list[str], matrix: list[list]) -> go.Figure:
+    """Each pair of number columns' correlation, from -1 (blue) to +1 (red), written in its cell."""
+    locale = current_locale()
+    title = _("Correlations between number columns")
+    if not matrix:
+        return empty_figure(title, _("Fewer than two number columns"), locale)
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=names,
+            y=names,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            texttemplate="%{z:.2f}",
+            hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
+            colorbar={"thickness": 12},
+        )
+    )
+    figure.update_layout(**base_layout(title, locale, showlegend=False, yaxis={"autorange": "reversed"}))
     return figure
 
 

@@ -33,6 +33,7 @@ class IDS:
     COLUMN = "explore-column"
     SUMMARY = "explore-summary"
     HISTOGRAM = "explore-histogram"
+    CORRELATIONS = "explore-correlations"
     VIEW = view_state_id("explore")
 
 
@@ -95,6 +96,9 @@ def layout(options: list[dict], chosen: int | None, columns: list[dict], column:
                     dbc.Col(chart_card_plain(IDS.HISTOGRAM, "vos-donnees-colonne", height=320), lg=8),
                 ],
                 className="g-3",
+            ),
+            html.Div(
+                chart_card_plain(IDS.CORRELATIONS, "vos-donnees-correlations", height=460), className="mt-3"
             ),
             paged_grid(IDS.TABLE, [], _("No row in this dataset."), 560, "my-4"),
             dcc.Store(id=IDS.UPLOADED),

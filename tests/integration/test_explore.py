@@ -38,6 +38,22 @@ def test_a_file_sent_is_typed_listed_paged_and_summarised(app):
     drawn = page.get_json()["response"][PAGE_CONTENT]["children"]
     assert find_prop(drawn, IDS.DATASET, "value") == sent["id"]
     assert find_prop(drawn, IDS.COLUMN, "value") == "ville"
+    chosen = client.post(
+        "/_dash-update-component",
+        json=callback_body(
+            [
+                (IDS.COLUMN, "options"),
+                (IDS.COLUMN, "value"),
+                (IDS.TABLE, "columnDefs"),
+                (IDS.DETAILS, "children"),
+                (IDS.CORRELATIONS, "figure"),
+            ],
+            [(IDS.DATASET, "value", sent["id"])],
+            [(IDS.COLUMN, "value", None)],
+        ),
+    ).get_json()["response"]
+    assert [c["field"] for c in chosen[IDS.TABLE]["columnDefs"]] == ["ville", "ventes", "jour"]
+    assert "Moins de deux colonnes numériques" in str(chosen[IDS.CORRELATIONS]["figure"])
     rows = client.post(
         "/_dash-update-component",
         json=callback_body(

@@ -70,6 +70,21 @@ def test_a_file_is_typed_stored_and_read_back_as_pandas_reads_it(store, tmp_path
     assert total == 2
 
 
+def test_correlations_are_pandas_pearson_on_the_same_file(store, tmp_path):
+    path = tmp_path / "iris.csv"
+    path.write_text(IRIS_LIKE)
+    owner = viewer(store, "analyst")
+    found = store.add(owner, path, "iris.csv").dataset
+    names, matrix = store.correlations(owner, found.id)
+    assert names == ["sepal length", "sepal width"]
+    expected = pd.read_csv(path)[names].corr()
+    assert matrix[0][1] == pytest.approx(expected.iloc[0, 1]) and matrix[1][0] == matrix[0][1]
+    assert matrix[0][0] == matrix[1][1] == 1.0
+    only_text = tmp_path / "words.csv"
+    only_text.write_text("a,b\nx,1\ny,2\n")
+    assert store.correlations(owner, store.add(owner, only_text, "words.csv").dataset.id)[1] == []
+
+
 def test_repeated_empty_and_hostile_column_names_are_kept_apart(store, tmp_path):
     path = tmp_path / "odd.csv"
     path.write_text('a,a,,"x"" DROP TABLE; --",A\n1,2,3,4,5\n6,7,8,9,10\n')

@@ -381,6 +381,24 @@ class DatasetStore:
                 summary["top"] = [(value, int(n)) for value, n in top]
         return summary
 
+    def correlations(self, viewer: Viewer, dataset_id: int, most: int = 20) -> tuple[list[str], list[list]]:
+        """Pearson correlations between the first `most` number columns, computed by DuckDB in one
+        query: their names, and the matrix (None where a pair has fewer than two values)."""
+        found = self.get(viewer, dataset_id)
+        names = [c.name for c in found.columns if c.type in ("integer", "number")][:most]
+        if len(names) < 2:
+            return names, []
+        pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+        terms = ", ".join(f"corr({quoted(names[i])}, {quoted(names[j])})" for i, j in pairs)
+        source = f"read_parquet({_literal(self.root / found.stored)})"
+        with duckdb.connect() as con:
+            values = con.execute(f"SELECT {terms} FROM {source}").fetchone()
+        size = len(names)
+        matrix: list[list] = [[1.0 if i == j else None for j in range(size)] for i in range(size)]
+        for (i, j), value in zip(pairs, values, strict=True):
+            matrix[i][j] = matrix[j][i] = None if value is None or value != value else float(value)
+        return names, matrix
+
     def histogram(
         self, viewer: Viewer, dataset_id: int, name: str, bins: int = 30
     ) -> list[tuple[Any, Any, int]]:
