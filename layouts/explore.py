@@ -144,6 +144,7 @@ def _manage_row() -> html.Div:  # (in a card: outline buttons have their contras
                 ],
                 id=IDS.DELETE_DIALOG,
                 is_open=False,
+                fade=False,  # (no half-transparent frames: what is shown is readable at once)
                 labelledby=IDS.DELETE_DIALOG + "-title",
             ),
         ],

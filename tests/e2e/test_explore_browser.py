@@ -47,6 +47,8 @@ def test_a_file_is_sent_browsed_and_summarised(analyst_page, tmp_path):
     page.click("#explore-delete")
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Supprimer ce jeu de données ?")
+    page.locator(".modal.show").wait_for()
+    page.wait_for_timeout(300)  # (the backdrop's own transition)
     assert _violations(page) == []
     dialog.get_by_role("button", name="Supprimer").click()
     expect(page.locator("#explore-action-status")).to_have_text("« Ventes de janvier » a été supprimé.")
