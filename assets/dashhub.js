@@ -37,10 +37,15 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     // The one writer of the address: a dashboard's view state goes into the URL. Changes the
     // user made add a history entry (Back undoes them); the page's own first answer only tidies
     // the address it was opened with, in place.
-    syncAddress: function (views) {
+    // A view state from a page drawn for an earlier route (its answer came late, after Back or
+    // a link had already asked for the next page) says nothing about the address.
+    syncAddress: function (views, route, pageRoute) {
       const noUpdate = window.dash_clientside.no_update;
       const view = views && views.length ? views[0] : null;
       if (!view || typeof view.search !== "string" || view.search === window.location.search) {
+        return noUpdate;
+      }
+      if (route && route.at !== undefined && pageRoute !== route.at) {
         return noUpdate;
       }
       if (view.replace) {

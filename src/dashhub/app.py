@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from importlib.resources import files
 from urllib.parse import urlsplit
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 from flask import Flask, Response, abort, jsonify, redirect, request
 from flask_login import current_user
@@ -37,7 +37,7 @@ from dashhub.logs import configure_logging, install_request_ids
 from dashhub.migrations import check_schema
 from dashhub.plotly_bundle import install_partial_plotly
 from dashhub.registry import DASHBOARDS, find
-from dashhub.shell import PAGE_CONTENT, PAGE_MARK, ROUTE, app_layout, forbidden, home, not_found
+from dashhub.shell import PAGE_CONTENT, PAGE_MARK, PAGE_ROUTE, ROUTE, app_layout, forbidden, home, not_found
 from dashhub.themes import THEMES, remember_theme
 from dashhub.validation import BadInput
 
@@ -135,11 +135,22 @@ def _register_router(app: Dash, services: Services) -> None:
         ClientsideFunction(namespace="dashhub", function_name="syncAddress"),
         Output("url", "search"),
         Input(view_state_id(ALL), "data"),
+        State(ROUTE, "data"),
+        State(PAGE_ROUTE, "data"),
     )
 
     @callback(Output(PAGE_CONTENT, "children"), Input(ROUTE, "data"))
     def render_page(route):
         pathname, search = route_of(route)
+        # (the page carries the stamp of its route: the address takes no view state from a page
+        # still shown while the next route's page is on its way — a late answer after Back)
+        at = route.get("at")
+        if not isinstance(at, int | float) or isinstance(at, bool):
+            at = None
+        stamp = dcc.Store(id=PAGE_ROUTE, data=at)
+        return [_page_for(pathname, search), stamp]
+
+    def _page_for(pathname: str, search: str) -> object:
         path = app.strip_relative_path(pathname) or ""
         if path == "":
             return home(services.access.visible(current_user))

@@ -14,7 +14,8 @@ from dashhub.registry import Dashboard
 from dashhub.themes import current_theme
 
 PAGE_CONTENT = "page-content"
-ROUTE = "route"  # {pathname, search}: the address the page content was drawn for
+ROUTE = "route"  # {pathname, search, at}: the address the page content is to be drawn for
+PAGE_ROUTE = "page-route"  # the `at` of the route the page content shown was drawn for
 
 
 PAGE_MARK = "page-mark"  # written by markPage (assets/dashhub.js): the page the tab and navbar name
