@@ -106,7 +106,7 @@ def test_repeated_empty_and_hostile_column_names_are_kept_apart(store, tmp_path)
         (b"", "the file is empty"),
         (b"a,b\n", "no row under its header"),
         (b"a\n\xff\xfe\x00\x01", "the file is binary"),
-        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "the file is binary"),  # (a zip: an .xlsx)
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "the file is damaged: a zip archive"),  # (cut short)
     ],
 )
 def test_files_that_are_not_tables_are_refused_and_leave_nothing(store, tmp_path, content, message):

@@ -1,6 +1,8 @@
-"""« Vos données »: a user's own file, read by the loader's CSV reader, every column typed, stored
-as Parquet under paths.data_dir/datasets/<owner>/ and described in the `datasets` table; read
-back by DuckDB (paging, sorting, filtering and summaries run on the file, never whole in Python).
+"""« Vos données »: a user's own file (CSV, read by the loader's CSV reader; an Excel .xlsx
+workbook's first sheet; a Parquet file) or a bundled example, every column typed (each source
+first written as a Parquet file of strings, then typed by the same rules), stored as Parquet under
+paths.data_dir/datasets/<owner>/ and described in the `datasets` table; read back by DuckDB
+(paging, sorting, filtering and summaries run on the file, never whole in Python).
 
 Access is decided here, from the user the server knows (never from a client's input): the owner
 may do anything with a dataset; users of the role it is shared with may read it; anyone else is
@@ -10,19 +12,31 @@ told it does not exist, as if it did not.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import json
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, delete, insert, or_, select, update
 
 from dashhub.db import datasets
-from dashhub.services.csv_reader import CsvFormat, CsvReader, FileRejected
+from dashhub.services.csv_reader import (
+    DECIMAL_COMMA,
+    SEPARATORS,
+    CsvFormat,
+    CsvReader,
+    FileRejected,
+    Header,
+)
+from dashhub.services.xlsx_reader import XlsxReader
 
 COLUMN_TYPES = ("integer", "number", "datetime", "boolean", "category", "text")
 MAX_COLUMNS = 500
@@ -39,6 +53,15 @@ DUCKDB_TYPES = {
     "category": "VARCHAR",
     "text": "VARCHAR",
 }
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # (a zip's first bytes; an empty one's)
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and any password-protected Office file
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+MAX_PARQUET_BYTES = 1 << 30  # a Parquet file's columns uncompressed, as its footer declares them
+PARQUET_BATCH_ROWS = 65_536
+# With decimal commas: « 1 234,5 », « -12,5 » and « 1.234 » (grouping marks only) are numbers.
+GROUPING_MARKS = r"[\s.\x{00a0}\x{202f}']"
+COMMA_NUMBER = r"^[+-]?\d[\d\s.\x{00a0}\x{202f}']*,\d+$|^[+-]?,\d+$"
+GROUPED_NUMBER = r"^[+-]?\d{1,3}([\s.\x{00a0}\x{202f}']\d{3})+$"
 FILTER_OPERATORS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "contains": "ILIKE"}
 
 
@@ -108,9 +131,10 @@ def column_names(written: list[str]) -> list[str]:
 
 
 def _looks_binary(path: Path) -> bool:
-    """NUL bytes near the start: no text table has them (outside UTF-16)."""
+    """NUL bytes near the start: no text table has them (outside UTF-16, told by its BOM)."""
     with path.open("rb") as raw:
-        return b"\x00" in raw.read(1 << 16)
+        head = raw.read(1 << 16)
+    return not head.startswith(UTF16_BOMS) and b"\x00" in head
 
 
 def quoted(name: str) -> str:
@@ -168,6 +192,227 @@ def _typed_select(columns: list[Column], source: str) -> str:
     return f"SELECT {', '.join(parts)} FROM {source}"
 
 
+# --- from a source to a Parquet file of strings (then typed the same way, whatever the source) ---
+
+
+@dataclass
+class Staged:
+    """What a source gave: its columns' names, its rows, and the rows it left out (with why)."""
+
+    names: list[str]
+    rows: int = 0
+    rejected: int = 0
+    first_rejected: list[tuple[int, str]] = field(default_factory=list)  # (line or row, reason)
+
+
+def _kind(path: Path) -> str:
+    """What the file is, from its first bytes (a name's extension says what its sender hoped)."""
+    try:
+        with path.open("rb") as raw:
+            head = raw.read(8)
+    except OSError as exc:
+        raise DatasetRefused(f"cannot read the file: {exc.strerror}") from None
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"  # (any other zip is refused there, with what it is)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PARE"):
+        raise DatasetRefused("the Parquet file is encrypted: save it without encryption")
+    if head.startswith(OLE_MAGIC):
+        raise DatasetRefused(
+            "the file is a password-protected Excel workbook or an old .xls one: "
+            "save it as .xlsx without a password, or as CSV"
+        )
+    return "csv"
+
+
+def _names(written: list[str]) -> list[str]:
+    names = column_names(written)
+    if len(names) > MAX_COLUMNS:
+        raise DatasetRefused(f"{len(names):,} columns: at most {MAX_COLUMNS} are kept")
+    return names
+
+
+def _write_strings(target: Path, names: list[str], batches: Iterable[Sequence[pa.Array]]) -> int:
+    """Batches of string columns written to a Parquet file, a batch at a time; how many rows."""
+    schema = pa.schema([(name, pa.string()) for name in names])
+    rows = 0
+    with pq.ParquetWriter(target, schema) as writer:
+        for columns in batches:
+            table = pa.Table.from_arrays(list(columns), schema=schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    return rows
+
+
+def _write_typed(staged: Path, final: Path, strings: Staged) -> list[Column]:
+    """Every column's type inferred by DuckDB from all its values, and the typed file written."""
+    with duckdb.connect() as con:
+        source = f"read_parquet({_literal(staged)})"
+        types = infer_types(con, source, strings.names, strings.rows)
+        columns = [Column(n, t) for n, t in zip(strings.names, types, strict=True)]
+        con.execute(f"COPY ({_typed_select(columns, source)}) TO {_literal(final)} (FORMAT parquet)")
+    return columns
+
+
+def _csv_reader(path: Path, fmt: CsvFormat | None) -> CsvReader:
+    """The file's reader, with fmt or else the separator (and decimal mark) its header shows."""
+    try:
+        if _looks_binary(path):
+            # (before reading a header: bytes that are not text are said as such, not as an encoding)
+            raise DatasetRefused("the file is binary, not a text table (CSV)")
+        reader = CsvReader(path, fmt or CsvFormat())
+        if fmt is None and (found := _detected_format(reader.header)) is not None:
+            reader = CsvReader(path, found)
+    except OSError as exc:
+        raise DatasetRefused(f"cannot read the file: {exc.strerror}") from None
+    except LookupError:
+        raise DatasetRefused("unknown text encoding") from None
+    except FileRejected as exc:
+        raise DatasetRefused(str(exc)) from None
+    return reader
+
+
+def _detected_format(header: Header) -> CsvFormat | None:
+    """When a comma-read header is one name holding another separator (« a;b;c »): that separator,
+    with decimal commas if the first row writes numbers so (« 12,5 »)."""
+    if len(header.written) != 1:
+        return None
+    for sep in SEPARATORS:
+        if sep != "," and sep in header.written[0]:
+            line = ",".join(header.first_row or [])  # (the first row as written: it was split on commas)
+            comma = any(DECIMAL_COMMA.match(cell.strip()) for cell in line.split(sep))
+            return CsvFormat(sep=sep, decimal="," if comma else ".")
+    return None
+
+
+def _decimal_points(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Numbers written with a decimal comma and grouping marks (« 1 234,5 », « 1.234 ») rewritten
+    as DuckDB reads them (« 1234.5 », « 1234 »); any other value as it is."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    number = pc.or_(
+        pc.match_substring_regex(trimmed, COMMA_NUMBER), pc.match_substring_regex(trimmed, GROUPED_NUMBER)
+    )
+    plain = pc.replace_substring(pc.replace_substring_regex(trimmed, GROUPING_MARKS, ""), ",", ".")
+    return pc.if_else(number, plain, column)
+
+
+def _stage_csv(path: Path, fmt: CsvFormat | None, target: Path) -> Staged:
+    reader = _csv_reader(path, fmt)
+    strings = Staged(_names(reader.header.written))
+    comma = reader.fmt.decimal == ","
+    batches = (
+        [_decimal_points(column) if comma else column for column in table.columns]
+        for table, _ in reader.batches()
+    )
+    strings.rows = _write_strings(target, strings.names, batches)
+    strings.rejected = reader.ragged.count
+    lines = reader.lines(record for record, _ in reader.ragged.kept)
+    strings.first_rejected = [(lines[record], reason) for record, reason in reader.ragged.kept]
+    return strings
+
+
+def _stage_xlsx(path: Path, target: Path) -> Staged:
+    with XlsxReader(path) as reader:
+        strings = Staged(_names(reader.written))
+        strings.rows = _write_strings(target, strings.names, reader.batches())
+        strings.rejected, strings.first_rejected = reader.ragged.count, list(reader.ragged.kept)
+    return strings
+
+
+def _stage_parquet(path: Path, target: Path) -> Staged:
+    try:
+        source = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DatasetRefused(f"not a readable Parquet file ({_first_line(exc)})") from None
+    with source:
+        # (what the footer declares; a file that lies about it fails to decode, and is refused then)
+        metadata = source.metadata
+        declared = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        if declared > MAX_PARQUET_BYTES:
+            size = f"{declared / (1 << 30):.1f} GB"
+            raise DatasetRefused(f"the Parquet file holds {size} uncompressed: at most 1 GB")
+        return _stage_arrow(source.schema_arrow, source.iter_batches(batch_size=PARQUET_BATCH_ROWS), target)
+
+
+def _stage_arrow(schema: pa.Schema, batches: Iterable[pa.RecordBatch], target: Path) -> Staged:
+    """Typed Arrow batches (a Parquet file's, an example's) as strings, so that their columns are
+    typed by the same rules as a CSV file's."""
+    if not schema.names:
+        raise DatasetRefused("the file has no column")
+    strings = Staged(_names(schema.names))
+    for field_ in schema:
+        _check_readable(field_)
+    try:
+        strings.rows = _write_strings(
+            target, strings.names, ([_as_text(c) for c in batch.columns] for batch in batches)
+        )
+    except (pa.ArrowException, OSError) as exc:
+        raise DatasetRefused(f"not a readable Parquet file ({_first_line(exc)})") from None
+    return strings
+
+
+def _as_text(column: pa.Array) -> pa.Array:
+    """A typed column as text; whole floats keep a decimal point (« 151.0 », not « 151 »), so that
+    a float column is a number, as pandas would have written it to a CSV file."""
+    text = column.cast(pa.string())
+    if not pa.types.is_floating(column.type):
+        return text
+    whole = pc.match_substring_regex(text, r"^[+-]?[0-9]+$")
+    return pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+
+
+def _check_readable(column: pa.Field) -> None:
+    """Refuse a column that has no text form: nested values (lists, structs, maps) and the few
+    types Arrow cannot write as text."""
+    if pa.types.is_nested(column.type):
+        raise DatasetRefused(
+            f"column {column.name!r} holds nested values ({column.type}): only flat columns can be read"
+        )
+    try:
+        pa.array([], column.type).cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise DatasetRefused(
+            f"column {column.name!r} is of a type that cannot be read ({column.type})"
+        ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+# --- examples shipped with the libraries (no download) ---
+
+EXAMPLES = {
+    "iris": "Iris flowers (150 flowers, 3 species)",
+    "wine": "Wine (178 wines, 3 cultivars)",
+    "breast_cancer": "Breast cancer Wisconsin (569 tumours, diagnosis)",
+    "diabetes": "Diabetes (442 patients, disease progression)",
+}
+
+
+def example_frame(key: str) -> pd.DataFrame:
+    """One of EXAMPLES as a table: Plotly's Iris, or scikit-learn's bundled sets with the class of a
+    classification set named (« class_0 », « malignant ») beside its numeric target."""
+    if key == "iris":
+        # (the file plotly.data.iris() reads, read here: services do not import the charting layer)
+        shipped = importlib.resources.files("plotly") / "package_data" / "datasets" / "iris.csv.gz"
+        with importlib.resources.as_file(shipped) as path:
+            return pd.read_csv(path)
+    from sklearn import datasets as sklearn_datasets  # (slow to import: only when an example is asked)
+
+    loaded = {
+        "wine": sklearn_datasets.load_wine,
+        "breast_cancer": sklearn_datasets.load_breast_cancer,
+        "diabetes": sklearn_datasets.load_diabetes,
+    }[key](as_frame=True)
+    frame = loaded.frame.copy()
+    named = {"wine": "class", "breast_cancer": "diagnosis"}.get(key)
+    if named is not None:
+        frame[named] = [str(loaded.target_names[i]) for i in frame["target"]]
+    return frame
+
+
 class DatasetStore:
     """Users' datasets: files under root/datasets, their descriptions in the database."""
 
@@ -178,38 +423,39 @@ class DatasetStore:
     # --- bringing a file ---
 
     def add(self, viewer: Viewer, path: Path, filename: str, fmt: CsvFormat | None = None) -> ImportReport:
-        """Read path (a delimited text file), type its columns and store it for viewer."""
-        try:
-            reader = CsvReader(path, fmt or CsvFormat())
-        except OSError as exc:
-            raise DatasetRefused(f"cannot read the file: {exc.strerror}") from None
-        except LookupError:
-            raise DatasetRefused("unknown text encoding") from None
-        except FileRejected as exc:
-            raise DatasetRefused(str(exc)) from None
-        if not reader.encoding.startswith("utf-16") and _looks_binary(path):
-            raise DatasetRefused("the file is binary, not a text table (CSV)")
-        names = column_names(reader.header.written)
-        if len(names) > MAX_COLUMNS:
-            raise DatasetRefused(f"{len(names):,} columns: at most {MAX_COLUMNS} are kept")
+        """Read path (a CSV file, an Excel .xlsx workbook or a Parquet file, told apart by their
+        content, not their name), type its columns and store it for viewer."""
+        kind = _kind(path)
+        if kind == "xlsx":
+            return self._import(viewer, filename, lambda target: _stage_xlsx(path, target))
+        if kind == "parquet":
+            return self._import(viewer, filename, lambda target: _stage_parquet(path, target))
+        return self._import(viewer, filename, lambda target: _stage_csv(path, fmt, target))
+
+    def add_example(self, viewer: Viewer, key: str) -> ImportReport:
+        """Store one of EXAMPLES for viewer (shipped with Plotly or scikit-learn: no download), typed
+        as the same table uploaded as a file would be."""
+        if key not in EXAMPLES:
+            raise DatasetRefused(f"no example {key!r} (one of {', '.join(EXAMPLES)})")
+        table = pa.Table.from_pandas(example_frame(key), preserve_index=False)
+        return self._import(
+            viewer, key, lambda staged: _stage_arrow(table.schema, table.to_batches(), staged)
+        )
+
+    def _import(self, viewer: Viewer, filename: str, stage: Callable[[Path], Staged]) -> ImportReport:
+        """The source as a strings Parquet file (stage writes it), then typed by DuckDB, stored and
+        recorded; on any refusal or error, nothing left behind."""
         folder = self.root / "datasets" / str(viewer.user_id)
         folder.mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex
         staged, final = folder / f"{stem}.strings.parquet", folder / f"{stem}.parquet"
         try:
-            rows = self._write_strings(reader, names, staged)
-            if rows == 0:
+            strings = stage(staged)
+            if strings.rows == 0:
                 raise DatasetRefused("the file has no row under its header")
-            with duckdb.connect() as con:
-                source = f"read_parquet({_literal(staged)})"
-                columns = [
-                    Column(n, t) for n, t in zip(names, infer_types(con, source, names, rows), strict=True)
-                ]
-                con.execute(f"COPY ({_typed_select(columns, source)}) TO {_literal(final)} (FORMAT parquet)")
-            report = ImportReport(rejected=reader.ragged.count)
-            lines = reader.lines(record for record, _ in reader.ragged.kept)
-            report.first_rejected = [(lines[record], reason) for record, reason in reader.ragged.kept]
-            report.dataset = self._record(viewer, Path(filename).name, final, rows, columns)
+            columns = _write_typed(staged, final, strings)
+            report = ImportReport(rejected=strings.rejected, first_rejected=strings.first_rejected)
+            report.dataset = self._record(viewer, Path(filename).name, final, strings.rows, columns)
             return report
         except FileRejected as exc:
             final.unlink(missing_ok=True)
@@ -219,16 +465,6 @@ class DatasetStore:
             raise
         finally:
             staged.unlink(missing_ok=True)
-
-    def _write_strings(self, reader: CsvReader, names: list[str], target: Path) -> int:
-        """The file's records as string columns in a Parquet file, a block at a time; how many."""
-        schema = pa.schema([(name, pa.string()) for name in names])
-        rows = 0
-        with pq.ParquetWriter(target, schema) as writer:
-            for strings, _ in reader.batches():
-                writer.write_table(pa.Table.from_arrays(strings.columns, schema=schema))
-                rows += strings.num_rows
-        return rows
 
     def _record(
         self, viewer: Viewer, filename: str, stored: Path, rows: int, columns: list[Column]
