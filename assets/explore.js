@@ -31,7 +31,7 @@
       input.type = "file";
       input.id = "explore-file";
       input.className = "form-control";
-      input.accept = ".csv,.tsv,.txt,text/csv,text/plain";
+      input.accept = ".csv,.tsv,.txt,.xlsx,.parquet,text/csv,text/plain";
       input.setAttribute("aria-describedby", "explore-status");
       slot.appendChild(input);
     }

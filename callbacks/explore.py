@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode
 
 import plotly.graph_objects as go
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx, html
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import Response, jsonify, request
 from flask_login import current_user
@@ -20,28 +20,43 @@ from werkzeug.exceptions import ClientDisconnected
 from wtforms.validators import ValidationError
 
 from dashhub.auth.callbacks import secure_callback, secure_clientside
+from dashhub.config import ROLES
 from dashhub.container import Services
+from dashhub.domain.charts import (
+    AGGREGATIONS,
+    CHART_KINDS,
+    FILTER_OPERATORS,
+    MAX_FILTERS,
+    ChartRefused,
+    ChartSpec,
+)
+from dashhub.domain.filenames import stem
+from dashhub.exports import chart_html, csv_download
 from dashhub.figures.common import base_layout, empty_figure
-from dashhub.i18n import N_, current_locale, fmt_date, fmt_number
+from dashhub.figures.datasets import chart_figure, chart_title
+from dashhub.i18n import current_locale, fmt_date, fmt_number
 from dashhub.i18n import gettext as _
 from dashhub.layouts import explore as view
-from dashhub.layouts.common import view_state
+from dashhub.layouts.common import graph_config, view_state
 from dashhub.registry import by_key
-from dashhub.services.user_datasets import Dataset, DatasetNotFound, DatasetRefused, DatasetStore, Viewer
+from dashhub.services.dataset_charts import chart_data
+from dashhub.services.saved_charts import SavedChartNotFound
+from dashhub.services.user_datasets import (
+    EXAMPLES,
+    Dataset,
+    DatasetNotFound,
+    DatasetRefused,
+    DatasetStore,
+    Viewer,
+)
 from dashhub.validation import BadInput
 
 IDS = view.IDS
+SHARE_ROLES = tuple(role for role in ROLES if role != "service")  # (service: API tokens, no page)
 MAX_UPLOAD_BYTES = 200 << 20  # (nginx's client_max_body_size for /explore/upload says the same)
 CHUNK = 1 << 20
 MAX_ID = 2**31 - 1  # (a dataset id is a database integer)
-TYPE_NAMES = {  # (msgids: translated where shown)
-    "integer": N_("whole number"),
-    "number": N_("number"),
-    "datetime": N_("date"),
-    "boolean": N_("yes/no"),
-    "category": N_("category"),
-    "text": N_("text"),
-}
+TYPE_NAMES = view.TYPE_NAMES
 
 
 def viewer() -> Viewer:
@@ -58,7 +73,30 @@ def page(services: Services, search: str) -> object:
         names = [c.name for c in chosen.columns]
         asked = query.get("column", [None])[0]
         column = asked if asked in names else names[0]
-    return view.layout(_options(found), chosen.id if chosen else None, _column_options(chosen), column)
+    chart = ChartSpec.from_query(query) if "chart" in query else default_chart(chosen)
+    examples = {key: _(label) for key, label in EXAMPLES.items()}
+    return view.layout(
+        _options(found),
+        chosen.id if chosen else None,
+        _column_options(chosen),
+        column,
+        chart,
+        examples,
+        SHARE_ROLES,
+    )
+
+
+def default_chart(dataset: Dataset | None) -> ChartSpec:
+    """A dataset's first chart: the rows counted by its first category (or its first column)."""
+    if dataset is None:
+        return ChartSpec()
+    grouped = [c.name for c in dataset.columns if c.type in ("category", "boolean")]
+    return ChartSpec(kind="bar", x=grouped[0] if grouped else dataset.columns[0].name)
+
+
+def seed_chart() -> ChartSpec:
+    """The seed's Plotly Iris scatter: sepal width × length, colour species, size petal length."""
+    return ChartSpec(kind="scatter", x="sepal_width", y="sepal_length", color="species", size="petal_length")
 
 
 def _chosen(found: list[Dataset], asked: str | None) -> Dataset | None:
@@ -98,27 +136,46 @@ def register(app: Dash, services: Services) -> None:
         Output(IDS.DATASET, "value"),
         Output(IDS.ACTION_STATUS, "children"),
         Output(IDS.NEW_NAME, "value"),
+        Output(IDS.PENDING_CHART, "data"),
         Input(IDS.UPLOADED, "data"),
         Input(IDS.RENAME, "n_clicks"),
         Input(IDS.DELETE_CONFIRM, "n_clicks"),
+        Input(IDS.ADD_EXAMPLE, "n_clicks"),
+        Input(IDS.SEED_SCATTER, "n_clicks"),
+        Input(IDS.SHARE, "value"),
         State(IDS.DATASET, "value"),
         State(IDS.NEW_NAME, "value"),
+        State(IDS.EXAMPLE, "value"),
         prevent_initial_call=True,
     )
-    def manage(uploaded, _rename, _delete, dataset_id, new_name):
-        """After an upload, a rename or a confirmed delete: the list again, and what happened."""
-        said, chosen_id = "", dataset_id
-        if ctx.triggered_id == IDS.UPLOADED:
+    def manage(uploaded, _rename, _delete, _example, _seed, share, dataset_id, new_name, example):
+        """After an upload, a rename, a confirmed delete or an example: the list again, and what
+        happened (a chart to draw with it, for the course's Iris scatter)."""
+        said, chosen_id, pending = "", dataset_id, no_update
+        trigger = ctx.triggered_id
+        if trigger == IDS.UPLOADED:
             if not isinstance(uploaded, dict):
                 raise PreventUpdate
             chosen_id = uploaded.get("id")
+        elif trigger in (IDS.ADD_EXAMPLE, IDS.SEED_SCATTER):
+            key = "iris" if trigger == IDS.SEED_SCATTER else example
+            if key not in EXAMPLES:
+                raise BadInput("example", "no such example")
+            added = _example_dataset(store, key, reuse=trigger == IDS.SEED_SCATTER)
+            services.audit.record("dataset_example", dashboard="explore", dataset=added.id)
+            chosen_id = added.id
+            said = _("« {name} » is ready.").format(name=added.name)
+            if trigger == IDS.SEED_SCATTER:
+                pending = {"dataset": added.id, "search": urlencode(seed_chart().query(), doseq=True)}
         elif dataset_id is None:
             said = _("No dataset to change.")
-        elif ctx.triggered_id in (IDS.RENAME, IDS.DELETE_CONFIRM):
-            said, chosen_id = _change(store, ctx.triggered_id, _dataset_id(dataset_id), new_name)
+        elif trigger == IDS.SHARE:
+            said = _share(store, _dataset_id(dataset_id), share)
+        elif trigger in (IDS.RENAME, IDS.DELETE_CONFIRM):
+            said, chosen_id = _change(store, trigger, _dataset_id(dataset_id), new_name)
         found = store.list(viewer())
         chosen = _chosen(found, str(chosen_id))
-        return _options(found), chosen.id if chosen else None, said, ""
+        return _options(found), chosen.id if chosen else None, said, "", pending
 
     @callback(
         Output(IDS.DELETE_DIALOG, "is_open"),
@@ -130,19 +187,41 @@ def register(app: Dash, services: Services) -> None:
     def delete_dialog(_open, _confirm, _cancel):
         return ctx.triggered_id == IDS.DELETE
 
+    chart_values = [Output(component, "value") for component in CHART_CONTROLS]
+
     @callback(
         Output(IDS.COLUMN, "options"),
         Output(IDS.COLUMN, "value"),
         Output(IDS.TABLE, "columnDefs"),
         Output(IDS.DETAILS, "children"),
         Output(IDS.CORRELATIONS, "figure"),
+        *[Output(component, "options") for component in COLUMN_PICKERS],
+        *chart_values,
+        Output(IDS.SHARE, "value"),
+        Output(IDS.SHARE, "disabled"),
         Input(IDS.DATASET, "value"),
+        Input(IDS.PENDING_CHART, "data"),
+        Input(IDS.RETYPED, "data"),
         State(IDS.COLUMN, "value"),
     )
-    def choose_dataset(dataset_id, column):
+    def choose_dataset(dataset_id, pending, _retyped, column):
+        """Another dataset: its columns everywhere, its description and correlations; the chart
+        builder starts again from the dataset's first chart (or the one asked for)."""
+        keep_chart = [no_update] * len(CHART_CONTROLS)
         if dataset_id is None:
             empty = empty_figure(_("Correlations"), _("No data"), current_locale())
-            return [], None, [], _("Send a CSV file to explore it here."), empty
+            pickers = [[] for _p in COLUMN_PICKERS]
+            return (
+                [],
+                None,
+                [],
+                _("Send a file or take an example to explore it here."),
+                empty,
+                *pickers,
+                *keep_chart,
+                "",
+                True,
+            )
         dataset = _get(store, dataset_id)
         names = [c.name for c in dataset.columns]
         locale = current_locale()
@@ -162,12 +241,27 @@ def register(app: Dash, services: Services) -> None:
             for c in dataset.columns
         ]
         correlations = _correlation_figure(*store.correlations(viewer(), dataset.id))
+        options = _column_options(dataset)
+        chart = keep_chart
+        if (
+            isinstance(pending, dict)
+            and pending.get("dataset") == dataset.id
+            and ctx.triggered_id is not None
+        ):
+            chart = _control_values(ChartSpec.from_query(parse_qs(str(pending.get("search", "")))))
+        elif ctx.triggered_id == IDS.DATASET:
+            chart = _control_values(default_chart(dataset))
+        initial = ctx.triggered_id is None  # (the layout holds the address's column: no echo)
         return (
-            _column_options(dataset),
-            column if column in names else names[0],
+            options,
+            no_update if initial else column if column in names else names[0],
             column_defs,
             details,
             correlations,
+            *[options for _p in COLUMN_PICKERS],
+            *chart,
+            dataset.shared_role or "",
+            dataset.owner_id != viewer().user_id,  # (a reader of a shared dataset cannot share it)
         )
 
     secure_clientside(app, "explore")(  # (another dataset: the grid asks for its first page again)
@@ -206,25 +300,124 @@ def register(app: Dash, services: Services) -> None:
     @callback(
         Output(IDS.SUMMARY, "children"),
         Output(IDS.HISTOGRAM, "figure"),
-        Output(IDS.VIEW, "data"),
+        Output(IDS.NEW_TYPE, "value"),
         Input(IDS.COLUMN, "value"),
+        Input(IDS.RETYPED, "data"),
         State(IDS.DATASET, "value"),
     )
-    def summarise(column, dataset_id):
-        trigger = ctx.triggered_id
+    def summarise(column, _retyped, dataset_id):
         if dataset_id is None or column is None:
-            return (
-                _("No column to summarise."),
-                empty_figure("", _("No data"), current_locale()),
-                view_state("", trigger),
-            )
+            return _("No column to summarise."), empty_figure("", _("No data"), current_locale()), None
         dataset = _get(store, dataset_id)
         try:
             summary = store.summary(viewer(), dataset.id, column)
         except DatasetRefused:
             raise BadInput("column", "no such column") from None
-        search = "?" + urlencode({"dataset": dataset.id, "column": column})
-        return _summary_list(summary), _figure(store, dataset, column, summary), view_state(search, trigger)
+        return _summary_list(summary), _figure(store, dataset, column, summary), summary["type"]
+
+    @callback(
+        Output(IDS.RETYPE_STATUS, "children"),
+        Output(IDS.RETYPED, "data"),
+        Input(IDS.RETYPE, "n_clicks"),
+        State(IDS.DATASET, "value"),
+        State(IDS.COLUMN, "value"),
+        State(IDS.NEW_TYPE, "value"),
+        State(IDS.DATE_FORMAT, "value"),
+        prevent_initial_call=True,
+    )
+    def retype(_click, dataset_id, column, new_type, date_format):
+        """The owner corrects the column's type; nothing is lost, or nothing changes."""
+        if not isinstance(column, str) or new_type not in TYPE_NAMES:
+            raise BadInput("column", "expected a column and a type")
+        if date_format is not None and not isinstance(date_format, str):
+            raise BadInput("date format", "expected text")
+        dataset_id = _dataset_id(dataset_id)
+        try:
+            changed, report = store.retype(viewer(), dataset_id, column, new_type, date_format or None)
+        except DatasetNotFound:
+            return _("Only its owner can change this dataset."), no_update
+        except DatasetRefused as exc:
+            return _("The type was not changed: {reason}").format(reason=exc), no_update
+        said = _("{column} is now of type « {type} » ({count} values).").format(
+            column=column,
+            type=_(TYPE_NAMES[new_type]),
+            count=fmt_number(report.get("changed", 0), locale=current_locale()),
+        )
+        return said, {"dataset": changed.id, "stored": changed.stored}
+
+    @callback(
+        Output(IDS.SAVED, "children"),
+        Output(IDS.SAVE_STATUS, "children"),
+        Output(IDS.SAVE_NAME, "value"),
+        Input(IDS.DATASET, "value"),
+        Input(IDS.SAVE, "n_clicks"),
+        Input({"type": IDS.SAVED_DELETE, "index": ALL}, "n_clicks"),
+        State(IDS.SAVE_NAME, "value"),
+        State(IDS.VIEW, "data"),
+    )
+    def saved(dataset_id, _save, _deletes, name, view_data):
+        """The viewer's saved charts of the dataset; save the chart shown, or delete one."""
+        if dataset_id is None:
+            return view.saved_charts_list([]), "", no_update
+        dataset = _get(store, dataset_id)
+        said, keep_name = "", no_update
+        trigger = ctx.triggered_id
+        if trigger == IDS.SAVE:
+            said, keep_name = _save_chart(services, dataset, name, view_data)
+        elif isinstance(trigger, dict) and trigger.get("type") == IDS.SAVED_DELETE:
+            if not ctx.triggered[0].get("value"):
+                raise PreventUpdate  # (the list drawn again: its buttons were not clicked)
+            said = _delete_saved(services, trigger.get("index"))
+        charts = services.saved_charts.list(viewer(), dataset.id)
+        links = [(c.id, c.name, get_relative_path("/explore") + "?" + c.query.lstrip("?")) for c in charts]
+        return view.saved_charts_list(links), said, keep_name
+
+    chart_inputs = [Input(component, "value") for component in CHART_CONTROLS]
+
+    @callback(
+        Output(IDS.CHART, "figure"),
+        Output(IDS.CHART_HTML, "href"),
+        Output(IDS.CHART_CSV, "href"),
+        Output(IDS.CHART, "config"),
+        Input(IDS.DATASET, "value"),
+        Input(IDS.RETYPED, "data"),
+        *chart_inputs,
+    )
+    def draw_chart(dataset_id, _retyped, *controls):
+        """The chart the builder describes, computed by DuckDB over every row of the dataset."""
+        locale = current_locale()
+        if dataset_id is None:
+            empty = empty_figure(_("Chart builder"), _("No data"), locale)
+            return empty, None, None, graph_config("vos-donnees-graphique", locale)
+        spec = spec_of(controls)
+        dataset = _get(store, dataset_id)
+        figure = chart_for(services, dataset, spec, locale)
+        search = "?" + urlencode({"dataset": dataset.id, **spec.query()}, doseq=True)
+        name = stem(f"{dataset.name}-{spec.kind}", [])
+        return (
+            figure,
+            get_relative_path("/explore/chart.html") + search,
+            get_relative_path("/explore/chart.csv") + search,
+            graph_config(name, locale),
+        )
+
+    @callback(
+        Output(IDS.VIEW, "data"),
+        Input(IDS.DATASET, "value"),
+        Input(IDS.COLUMN, "value"),
+        *chart_inputs,
+    )
+    def address(dataset_id, column, *controls):
+        """The page's address: the dataset, the column summarised and the whole chart."""
+        if dataset_id is None:
+            return view_state("", ctx.triggered_id)
+        params = {"dataset": _dataset_id(dataset_id)}
+        if isinstance(column, str):
+            params["column"] = column
+        search = "?" + urlencode({**params, **spec_of(controls).query()}, doseq=True)
+        return view_state(search, ctx.triggered_id)
+
+    _register_chart_exports(app, services)
 
 
 def _change(store: DatasetStore, action: str, dataset_id: int, new_name: object) -> tuple[str, int | None]:
@@ -242,6 +435,49 @@ def _change(store: DatasetStore, action: str, dataset_id: int, new_name: object)
         return _("Only its owner can rename or delete this dataset."), dataset_id
     except DatasetRefused as exc:
         return str(exc), dataset_id
+
+
+def _share(store: DatasetStore, dataset_id: int, role: object) -> str:
+    """Share read-only with a role ("": with nobody), for the owner; said only when it changed."""
+    if role not in ("", *SHARE_ROLES):
+        raise BadInput("share", "unknown role")
+    try:
+        current = store.get(viewer(), dataset_id)
+        if (current.shared_role or "") == role:
+            raise PreventUpdate  # (the dropdown shows the dataset just chosen: nothing to do)
+        store.share(viewer(), dataset_id, role or None, SHARE_ROLES)
+    except DatasetNotFound:
+        return _("Only its owner can share this dataset.")
+    if role:
+        return _("Every « {role} » user can now read this dataset.").format(role=role)
+    return _("This dataset is no longer shared.")
+
+
+def _save_chart(services: Services, dataset: Dataset, name: object, view_data: object) -> tuple[str, object]:
+    """Save the chart shown (the page's address) under name: what to say, and the name field."""
+    if not isinstance(name, str) or not name.strip():
+        return _("Type a name for the chart first."), no_update
+    search = view_data.get("search") if isinstance(view_data, dict) else None
+    if not isinstance(search, str) or "chart=" not in search:
+        return _("Draw a chart first."), no_update
+    try:
+        saved = services.saved_charts.save(viewer(), dataset, name, search)
+    except DatasetNotFound:
+        raise BadInput("dataset", "no such dataset") from None
+    except DatasetRefused as exc:
+        return _("The chart was not saved: {reason}").format(reason=exc), no_update
+    return _("Saved as « {name} ».").format(name=saved.name), ""
+
+
+def _delete_saved(services: Services, chart_id: object) -> str:
+    if not isinstance(chart_id, int) or isinstance(chart_id, bool) or not 1 <= chart_id <= MAX_ID:
+        raise BadInput("saved chart", "expected a saved chart id")
+    try:
+        gone = services.saved_charts.get(viewer(), chart_id)
+        services.saved_charts.delete(viewer(), chart_id)
+    except SavedChartNotFound:
+        raise BadInput("saved chart", "no such saved chart") from None
+    return _("« {name} » was deleted.").format(name=gone.name)
 
 
 def _get(store: DatasetStore, dataset_id: object) -> Dataset:
@@ -389,3 +625,119 @@ def _register_upload(app: Dash, services: Services, store: DatasetStore) -> None
             ),
             200,
         )
+
+
+CHART_CONTROLS = (
+    IDS.CHART_KIND,
+    IDS.CHART_X,
+    IDS.CHART_Y,
+    IDS.CHART_COLOR,
+    IDS.CHART_SIZE,
+    IDS.CHART_FACET,
+    IDS.CHART_AGG,
+    *(
+        component.format(i)
+        for i in range(MAX_FILTERS)
+        for component in (IDS.FILTER_COLUMN, IDS.FILTER_OPERATOR, IDS.FILTER_VALUE)
+    ),
+)
+COLUMN_PICKERS = (
+    IDS.CHART_X,
+    IDS.CHART_Y,
+    IDS.CHART_COLOR,
+    IDS.CHART_SIZE,
+    IDS.CHART_FACET,
+    *(IDS.FILTER_COLUMN.format(i) for i in range(MAX_FILTERS)),
+)
+
+
+def spec_of(controls: tuple) -> ChartSpec:
+    """The chart the controls describe (their values come from the browser: shapes checked here,
+    names and types against the dataset by the chart service)."""
+    if len(controls) != len(CHART_CONTROLS):
+        raise BadInput("chart", "expected the chart builder's controls")
+    for value in controls:
+        if value is not None and (not isinstance(value, str) or len(value) > 512):
+            raise BadInput("chart", "expected text")
+    kind, x, y, color, size, facet, agg, *filter_parts = controls
+    if kind not in CHART_KINDS or agg not in AGGREGATIONS:
+        raise BadInput("chart", "unknown chart or aggregation")
+    filters = []
+    for i in range(MAX_FILTERS):
+        column, operator, value = filter_parts[3 * i : 3 * i + 3]
+        if column and operator in FILTER_OPERATORS and value not in (None, ""):
+            filters.append((column, operator, value))
+    return ChartSpec(
+        kind, x or None, y or None, color or None, size or None, facet or None, agg, tuple(filters)
+    )
+
+
+def _control_values(spec: ChartSpec) -> list:
+    """The controls' values for spec (CHART_CONTROLS' order)."""
+    values = [spec.kind, spec.x, spec.y, spec.color, spec.size, spec.facet, spec.agg]
+    for i in range(MAX_FILTERS):
+        column, operator, value = spec.filters[i] if i < len(spec.filters) else (None, "=", "")
+        values += [column, operator, value]
+    return values
+
+
+def chart_for(services: Services, dataset: Dataset, spec: ChartSpec, locale: str) -> go.Figure:
+    """The chart's figure, or a figure that says why it cannot be drawn."""
+    try:
+        data = chart_data(services.datasets, viewer(), dataset.id, spec)
+    except ChartRefused as exc:
+        return empty_figure(_("Chart builder"), _(exc.message).format(**exc.fields), locale)
+    if not data.rows:
+        return empty_figure(chart_title(data), _("No row matches these filters."), locale)
+    return chart_figure(data, locale)
+
+
+def _example_dataset(store: DatasetStore, key: str, reuse: bool) -> Dataset:
+    """An example stored for the viewer (their own copy already stored, when reuse)."""
+    if reuse:
+        for dataset in store.list(viewer()):
+            if dataset.owner_id == viewer().user_id and dataset.filename == key:
+                return dataset
+    return store.add_example(viewer(), key).dataset
+
+
+def _register_chart_exports(app: Dash, services: Services) -> None:
+    """GET /explore/chart.html and /explore/chart.csv: the chart of the query string (the page's
+    own address) as a standalone page, or its table as formula-safe CSV."""
+
+    def chart_request() -> tuple[Dataset, ChartSpec] | Response:
+        if not current_user.is_authenticated or not services.access.can_open(current_user, by_key("explore")):
+            return Response(_("You are not allowed to see this dashboard."), status=403)
+        query = parse_qs(request.query_string.decode("utf-8", "replace"))
+        try:
+            dataset_id = int((query.get("dataset") or ["0"])[0])
+            dataset = services.datasets.get(viewer(), dataset_id)
+        except (ValueError, DatasetNotFound):
+            return Response(_("No such dataset."), status=404)
+        return dataset, ChartSpec.from_query(query)
+
+    @app.server.route(f"{services.prefix}/explore/chart.html", endpoint="explore_chart_html")
+    def chart_page():
+        found = chart_request()
+        if isinstance(found, Response):
+            return found
+        dataset, spec = found
+        figure = chart_for(services, dataset, spec, current_locale())
+        return chart_html(figure.to_dict(), stem(f"{dataset.name}-{spec.kind}", []) + ".html")
+
+    @app.server.route(f"{services.prefix}/explore/chart.csv", endpoint="explore_chart_csv")
+    def chart_csv():
+        found = chart_request()
+        if isinstance(found, Response):
+            return found
+        dataset, spec = found
+        try:
+            data = chart_data(services.datasets, viewer(), dataset.id, spec)
+        except ChartRefused as exc:
+            return Response(_(exc.message).format(**exc.fields), status=400)
+        rows = ([_cell(v) for v in row] for row in data.rows)
+        return csv_download(data.columns, rows, stem(f"{dataset.name}-{spec.kind}", []) + ".csv")
+
+
+def _cell(value: object) -> object:
+    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else value

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from importlib.resources import files
 from urllib.parse import urlsplit
 
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, dcc
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 from flask import Flask, Response, abort, jsonify, redirect, request
 from flask_login import current_user
@@ -139,16 +139,15 @@ def _register_router(app: Dash, services: Services) -> None:
         State(PAGE_ROUTE, "data"),
     )
 
-    @callback(Output(PAGE_CONTENT, "children"), Input(ROUTE, "data"))
+    @callback(Output(PAGE_CONTENT, "children"), Output(PAGE_ROUTE, "data"), Input(ROUTE, "data"))
     def render_page(route):
         pathname, search = route_of(route)
-        # (the page carries the stamp of its route: the address takes no view state from a page
-        # still shown while the next route's page is on its way — a late answer after Back)
+        # (the page comes with the stamp of its route: the address takes no view state from a
+        # page still shown while the next route's page is on its way — a late answer after Back)
         at = route.get("at")
         if not isinstance(at, int | float) or isinstance(at, bool):
             at = None
-        stamp = dcc.Store(id=PAGE_ROUTE, data=at)
-        return [_page_for(pathname, search), stamp]
+        return _page_for(pathname, search), at
 
     def _page_for(pathname: str, search: str) -> object:
         path = app.strip_relative_path(pathname) or ""

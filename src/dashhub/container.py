@@ -21,6 +21,7 @@ from dashhub.services.models import ModelRegistry
 from dashhub.services.monitoring import MonitoringService
 from dashhub.services.predictions import PredictionService
 from dashhub.services.sales import SalesService
+from dashhub.services.saved_charts import SavedChartStore
 from dashhub.services.tokens import TokenStore
 from dashhub.services.training import MlService
 from dashhub.services.user_datasets import DatasetStore
@@ -45,6 +46,7 @@ class Services:
     exports: ExportFiles
     jobs: LocalJobs | CeleryJobs
     datasets: DatasetStore
+    saved_charts: SavedChartStore
     pid: int = field(default_factory=os.getpid)
 
     @property
@@ -67,6 +69,7 @@ class Services:
         )
         cache = QueryCache(server, settings)
         registry = ModelRegistry(engine)
+        datasets = DatasetStore(engine, settings.data_dir)
         return cls(
             settings=settings,
             engine=engine,
@@ -87,7 +90,8 @@ class Services:
             exports=export_files(settings),
             # Owned by this server: the manager runs only this app's background functions.
             jobs=make_manager(server, settings),
-            datasets=DatasetStore(engine, settings.data_dir),
+            datasets=datasets,
+            saved_charts=SavedChartStore(engine, datasets),
         )
 
 

@@ -140,6 +140,20 @@ datasets = Table(
     Index("ix_datasets_owner_id", "owner_id"),
 )
 
+# Charts of a dataset that a user saved under a name (0010): the chart builder's query string.
+saved_charts = Table(
+    "saved_charts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("dataset_id", Integer, ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("query", Text, nullable=False),  # the chart's URL query string (at most 4,000 characters)
+    Column("created_at", DateTime(timezone=True), nullable=False),  # (when last saved)
+    UniqueConstraint("owner_id", "dataset_id", "name", name="uq_saved_charts_owner_dataset_name"),
+    Index("ix_saved_charts_dataset_id", "dataset_id"),
+)
+
 # What each user chose for themselves (a table of its own: databases created before it need no
 # change, `dashhub init` adds it).
 user_settings = Table(

@@ -27,6 +27,7 @@ def app_layout(dashboards: list[Dashboard]) -> html.Div:
         [
             dcc.Location(id="url", refresh=False),
             dcc.Store(id=ROUTE),
+            dcc.Store(id=PAGE_ROUTE),
             dcc.Store(id=PAGE_MARK),
             # the first stop of the keyboard: past the navbar to the page
             html.A(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from dashhub.layouts.sales import IDS
-from dashhub.shell import PAGE_CONTENT, ROUTE
+from dashhub.shell import PAGE_CONTENT, PAGE_ROUTE, ROUTE
 
 SALES_OUTPUTS = [
     (IDS.KPI_TOTAL, "children"),
@@ -82,7 +82,7 @@ def view_search(outputs: dict[str, Any], dashboard: str) -> str:
 def page_body(pathname: str, search: str = "") -> dict:
     """What the browser posts to draw the page of an address (the route the shell computed)."""
     route = {"pathname": pathname, "search": search, "at": 0}
-    return callback_body([(PAGE_CONTENT, "children")], [(ROUTE, "data", route)])
+    return callback_body([(PAGE_CONTENT, "children"), (PAGE_ROUTE, "data")], [(ROUTE, "data", route)])
 
 
 def find_prop(tree: Any, component_id: str, prop: str) -> Any:

@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, delete, insert, or_, select, update
 
-from dashhub.db import datasets
+from dashhub.db import datasets, saved_charts
+from dashhub.i18n import N_
 from dashhub.services.csv_reader import (
     DECIMAL_COMMA,
     SEPARATORS,
@@ -383,11 +384,11 @@ def _first_line(exc: Exception) -> str:
 
 # --- examples shipped with the libraries (no download) ---
 
-EXAMPLES = {
-    "iris": "Iris flowers (150 flowers, 3 species)",
-    "wine": "Wine (178 wines, 3 cultivars)",
-    "breast_cancer": "Breast cancer Wisconsin (569 tumours, diagnosis)",
-    "diabetes": "Diabetes (442 patients, disease progression)",
+EXAMPLES = {  # (msgids: translated where shown)
+    "iris": N_("Iris flowers (150 flowers, 3 species)"),
+    "wine": N_("Wine (178 wines, 3 cultivars)"),
+    "breast_cancer": N_("Breast cancer Wisconsin (569 tumours, diagnosis)"),
+    "diabetes": N_("Diabetes (442 patients, disease progression)"),
 }
 
 
@@ -533,8 +534,79 @@ class DatasetStore:
     def delete(self, viewer: Viewer, dataset_id: int) -> None:
         found = self._owned(viewer, dataset_id)
         with self.engine.begin() as conn:
+            # (SQLite does not enforce foreign keys here, so ON DELETE CASCADE is done by hand)
+            conn.execute(delete(saved_charts).where(saved_charts.c.dataset_id == dataset_id))
             conn.execute(delete(datasets).where(datasets.c.id == dataset_id))
         (self.root / found.stored).unlink(missing_ok=True)
+
+    def retype(
+        self, viewer: Viewer, dataset_id: int, column: str, new_type: str, date_format: str | None = None
+    ) -> tuple[Dataset, dict]:
+        """The owner corrects a column's type: the file is rewritten by DuckDB under a new name (the
+        row then points to it, in one statement; the old file is removed after), so that a reader of
+        the old file is not cut off mid-read and anything keyed on `stored` sees a new version.
+
+        Nothing is lost: each value is converted through its text (dates also with date_format, a
+        strptime format such as « %d/%m/%Y »); if any value that is there would become missing, the
+        change is refused with how many and the first examples, and nothing changes. Returns the
+        dataset and {"changed": how many values were converted}."""
+        if new_type not in COLUMN_TYPES:
+            raise DatasetRefused(f"unknown type {new_type!r} (one of {', '.join(COLUMN_TYPES)})")
+        fmt = _date_format(new_type, date_format)
+        found = self._owned(viewer, dataset_id)
+        target = found.column(column)
+        if target.type == new_type:
+            return found, {"changed": 0}
+        old = self.root / found.stored
+        converted = _retyped(quoted(target.name), target.type, new_type, fmt)
+        text_value = f"NULLIF(TRIM(CAST({quoted(target.name)} AS VARCHAR)), '')"
+        folder = old.parent
+        new = folder / f"{uuid.uuid4().hex}.parquet"
+        with duckdb.connect() as con:
+            con.execute("SET TimeZone = 'UTC'")
+            values = (
+                f"SELECT file_row_number AS r, {text_value} AS v, {converted} AS c "
+                f"FROM read_parquet({_literal(old)}, file_row_number = true)"
+            )
+            present, lost = con.execute(
+                f"SELECT count(v), count(*) FILTER (WHERE v IS NOT NULL AND c IS NULL) FROM ({values})"
+            ).fetchone()
+            if lost:
+                examples = con.execute(
+                    f"SELECT v FROM ({values}) WHERE v IS NOT NULL AND c IS NULL "
+                    "GROUP BY v ORDER BY min(r) LIMIT 3"
+                ).fetchall()
+                raise DatasetRefused(
+                    _lost_message(int(lost), target.type, new_type, [e[0] for e in examples])
+                )
+            chosen = ", ".join(
+                f"{converted} AS {quoted(c.name)}" if c.name == target.name else quoted(c.name)
+                for c in found.columns
+            )
+            try:
+                con.execute(
+                    f"COPY (SELECT {chosen} FROM read_parquet({_literal(old)})) TO {_literal(new)} "
+                    "(FORMAT parquet)"
+                )
+            except BaseException:
+                new.unlink(missing_ok=True)
+                raise
+        columns = [Column(c.name, new_type if c.name == target.name else c.type) for c in found.columns]
+        with self.engine.begin() as conn:
+            swapped = conn.execute(
+                update(datasets)
+                .where(datasets.c.id == dataset_id, datasets.c.stored == found.stored)
+                .values(
+                    stored=str(new.relative_to(self.root)),
+                    bytes=new.stat().st_size,
+                    columns=json.dumps([{"name": c.name, "type": c.type} for c in columns]),
+                )
+            ).rowcount
+        if not swapped:  # (changed or deleted meanwhile: this rewrite of the old file is not kept)
+            new.unlink(missing_ok=True)
+            raise DatasetRefused("the dataset changed meanwhile: try again")
+        old.unlink(missing_ok=True)
+        return self.get(viewer, dataset_id), {"changed": int(present)}
 
     # --- reading ---
 
@@ -664,6 +736,72 @@ class DatasetStore:
             moment = dt.datetime.fromtimestamp
             return [(moment(a, dt.UTC), moment(b, dt.UTC), n) for a, b, n in edges]
         return edges
+
+
+# --- a column's type corrected (DatasetStore.retype) ---
+
+EXACT_INTEGERS = 2**53  # beyond, a DOUBLE does not hold every whole number
+TYPE_NOUNS = {  # (one value, several values) as the refusal says them
+    "integer": ("a whole number", "whole numbers"),
+    "number": ("a number", "numbers"),
+    "datetime": ("a date", "dates"),
+    "boolean": ("true or false", "true or false"),
+}
+MAX_DATE_FORMAT = 64
+MAX_EXAMPLE = 40
+
+
+def _date_format(new_type: str, date_format: str | None) -> str | None:
+    """date_format as a DuckDB string literal (None without one), checked."""
+    if date_format is None or date_format == "":
+        return None
+    if new_type != "datetime":
+        raise DatasetRefused("a date format applies to dates only")
+    if len(date_format) > MAX_DATE_FORMAT or "%" not in date_format or not date_format.isprintable():
+        raise DatasetRefused(f"not a date format: {date_format[:MAX_DATE_FORMAT]!r} (e.g. %d/%m/%Y)")
+    literal = "'" + date_format.replace("'", "''") + "'"
+    with duckdb.connect() as con:
+        try:
+            con.execute(f"SELECT TRY_STRPTIME('', {literal})")
+        except duckdb.Error:
+            raise DatasetRefused(f"not a date format: {date_format!r} (e.g. %d/%m/%Y)") from None
+    return literal
+
+
+def _retyped(q: str, old_type: str, new_type: str, fmt: str | None) -> str:
+    """The DuckDB expression of column q (of old_type) as new_type: NULL where a value cannot be
+    read as new_type (the caller refuses the change if a value that is there would become NULL)."""
+    if new_type in ("category", "text"):
+        return f"CAST({q} AS VARCHAR)"
+    if old_type == "boolean" and new_type in ("integer", "number"):
+        return f"CAST({q} AS {DUCKDB_TYPES[new_type]})"  # (true 1, false 0)
+    if old_type == "integer" and new_type == "number":
+        return f"CASE WHEN {q} BETWEEN -{EXACT_INTEGERS} AND {EXACT_INTEGERS} THEN CAST({q} AS DOUBLE) END"
+    value = f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')"
+    if new_type == "integer":
+        # (« 5 », and « 5.0 » or « 5e3 »: whole numbers that a DOUBLE holds exactly; never « 5.1 »)
+        number = f"TRY_CAST({value} AS DOUBLE)"
+        return (
+            f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]+') THEN TRY_CAST({value} AS BIGINT) "
+            f"WHEN {number} BETWEEN -{EXACT_INTEGERS} AND {EXACT_INTEGERS} AND {number} = trunc({number}) "
+            f"THEN CAST({number} AS BIGINT) END"
+        )
+    if new_type == "datetime" and fmt is not None:
+        return f"COALESCE(CAST(TRY_STRPTIME({value}, {fmt}) AS TIMESTAMP), TRY_CAST({value} AS TIMESTAMP))"
+    return f"TRY_CAST({value} AS {DUCKDB_TYPES[new_type]})"
+
+
+def _lost_message(lost: int, old_type: str, new_type: str, examples: list[str]) -> str:
+    shown = ", ".join(
+        '"' + (e if len(e) <= MAX_EXAMPLE else e[: MAX_EXAMPLE - 1] + "…") + '"' for e in examples
+    )
+    one, several = TYPE_NOUNS[new_type]
+    if old_type == "integer" and new_type == "number":
+        said = f"{lost:,} value{'s' if lost != 1 else ''} cannot be held exactly as {several}"
+        return f"{said} (beyond ±2^53), e.g. {shown}"
+    if lost == 1:
+        return f"1 value cannot be read as {one}, e.g. {shown}"
+    return f"{lost:,} values cannot be read as {several}, e.g. {shown}"
 
 
 def _dataset(row) -> Dataset:
