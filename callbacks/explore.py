@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode
 
 import plotly.graph_objects as go
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, get_relative_path, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import Response, jsonify, request
 from flask_login import current_user
@@ -19,7 +19,7 @@ from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import ClientDisconnected
 from wtforms.validators import ValidationError
 
-from dashhub.auth.callbacks import secure_callback, secure_clientside
+from dashhub.auth.callbacks import secure_callback
 from dashhub.config import ROLES
 from dashhub.container import Services
 from dashhub.domain.charts import (
@@ -83,6 +83,7 @@ def page(services: Services, search: str) -> object:
         chart,
         examples,
         SHARE_ROLES,
+        grid_columns(chosen),
     )
 
 
@@ -97,6 +98,20 @@ def default_chart(dataset: Dataset | None) -> ChartSpec:
 def seed_chart() -> ChartSpec:
     """The seed's Plotly Iris scatter: sepal width × length, colour species, size petal length."""
     return ChartSpec(kind="scatter", x="sepal_width", y="sepal_length", color="species", size="petal_length")
+
+
+def grid_columns(dataset: Dataset | None) -> list[dict]:
+    """The table's columns: every column of the dataset, numbers aligned right."""
+    if dataset is None:
+        return []
+    return [
+        {
+            "field": c.name,
+            "headerName": c.name,
+            **({"type": "numericColumn"} if c.type in ("integer", "number") else {}),
+        }
+        for c in dataset.columns
+    ]
 
 
 def _chosen(found: list[Dataset], asked: str | None) -> Dataset | None:
@@ -192,7 +207,7 @@ def register(app: Dash, services: Services) -> None:
     @callback(
         Output(IDS.COLUMN, "options"),
         Output(IDS.COLUMN, "value"),
-        Output(IDS.TABLE, "columnDefs"),
+        Output(IDS.TABLE_SLOT, "children"),
         Output(IDS.DETAILS, "children"),
         Output(IDS.CORRELATIONS, "figure"),
         *[Output(component, "options") for component in COLUMN_PICKERS],
@@ -232,14 +247,6 @@ def register(app: Dash, services: Services) -> None:
             file=dataset.filename,
             date=fmt_date(dataset.created_at.date(), locale),
         )
-        column_defs = [
-            {
-                "field": c.name,
-                "headerName": c.name,
-                **({"type": "numericColumn"} if c.type in ("integer", "number") else {}),
-            }
-            for c in dataset.columns
-        ]
         correlations = _correlation_figure(*store.correlations(viewer(), dataset.id))
         options = _column_options(dataset)
         chart = keep_chart
@@ -255,7 +262,7 @@ def register(app: Dash, services: Services) -> None:
         return (
             options,
             no_update if initial else column if column in names else names[0],
-            column_defs,
+            no_update if initial else view.table(grid_columns(dataset)),
             details,
             correlations,
             *[options for _p in COLUMN_PICKERS],
@@ -263,14 +270,6 @@ def register(app: Dash, services: Services) -> None:
             dataset.shared_role or "",
             dataset.owner_id != viewer().user_id,  # (a reader of a shared dataset cannot share it)
         )
-
-    secure_clientside(app, "explore")(  # (another dataset: the grid asks for its first page again)
-        ClientsideFunction(namespace="dashhub", function_name="refreshGrid"),
-        Output(IDS.TABLE_REFRESHED, "data"),
-        Input(IDS.DATASET, "value"),
-        State(IDS.TABLE, "id"),
-        prevent_initial_call=True,
-    )
 
     @callback(
         Output(IDS.TABLE, "getRowsResponse"),

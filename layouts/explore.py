@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, get_relative_path, html
 
@@ -38,7 +39,7 @@ class IDS:
     DELETE_CANCEL = "explore-delete-cancel"
     ACTION_STATUS = "explore-action-status"
     TABLE = "explore-table"
-    TABLE_REFRESHED = "explore-table-refreshed"
+    TABLE_SLOT = "explore-table-slot"  # (a new grid per dataset: it asks for its first page itself)
     COLUMN = "explore-column"
     SUMMARY = "explore-summary"
     HISTOGRAM = "explore-histogram"
@@ -156,13 +157,13 @@ def layout(
     chart: ChartSpec,
     examples: dict[str, str],
     roles: tuple[str, ...],
+    grid_columns: list[dict],
 ) -> html.Div:
     return html.Div(
         [
             html.H1(_("Your data"), className="h3 mb-2"),
             help_panel(HELP),
-            _upload_card(),
-            _examples_row(examples),
+            _upload_card(examples),
             dbc.Row(
                 [
                     dbc.Col(
@@ -210,9 +211,8 @@ def layout(
             html.Div(
                 chart_card_plain(IDS.CORRELATIONS, "vos-donnees-correlations", height=460), className="mt-3"
             ),
-            paged_grid(IDS.TABLE, [], _("No row in this dataset."), 560, "my-4"),
+            html.Div(table(grid_columns), id=IDS.TABLE_SLOT),
             dcc.Store(id=IDS.UPLOADED),
-            dcc.Store(id=IDS.TABLE_REFRESHED),
             dcc.Store(id=IDS.PENDING_CHART),
             dcc.Store(id=IDS.RETYPED),
             view_state_store("explore"),
@@ -284,7 +284,7 @@ def _manage_row(roles: tuple[str, ...]) -> html.Div:  # (in a card: outline butt
     )
 
 
-def _upload_card() -> dbc.Card:
+def _upload_card(examples: dict[str, str]) -> dbc.Card:
     """A file picker (drop a file on the card, or choose one), Send and Cancel, a progress bar:
     assets/explore.js streams the file to POST /explore/upload (no Dash callback carries it)."""
     texts = {
@@ -318,6 +318,8 @@ def _upload_card() -> dbc.Card:
                     ),
                     dbc.Progress(id=IDS.PROGRESS, value=0, className="mt-3", style={"height": "0.75rem"}),
                     html.P(id=IDS.STATUS, className="mt-2 mb-0 small", role="status"),
+                    html.Hr(className="my-3"),
+                    _examples_row(examples),
                 ]
             ),
             className="mb-4",
@@ -325,6 +327,11 @@ def _upload_card() -> dbc.Card:
         id="explore-upload",
         **{"data-url": get_relative_path("/explore/upload"), "data-texts": json.dumps(texts)},
     )
+
+
+def table(columns: list[dict]) -> dag.AgGrid:
+    """The dataset's rows, paged and sorted by the server."""
+    return paged_grid(IDS.TABLE, columns, _("No row in this dataset."), 560, "my-4")
 
 
 def _examples_row(examples: dict[str, str]) -> html.Div:
@@ -349,7 +356,7 @@ def _examples_row(examples: dict[str, str]) -> html.Div:
                 className="text-decoration-none",
             ),
         ],
-        className="d-flex flex-wrap gap-2 align-items-center mb-4",
+        className="d-flex flex-wrap gap-2 align-items-center",
     )
 
 

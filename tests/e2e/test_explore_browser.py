@@ -66,3 +66,75 @@ def test_a_file_that_is_not_a_table_is_refused_in_words(analyst_page, tmp_path):
     page.click("#explore-send")
     expect(page.locator("#explore-status")).to_contain_text("Fichier refusé", timeout=30_000)
     expect(page.locator("#explore-status")).to_contain_text("binary")
+
+
+def choose(page, control: str, option: str) -> None:
+    page.locator(control).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_a_type_is_fixed_a_chart_built_exported_saved_and_shared_by_its_address(analyst_page, tmp_path):
+    page = analyst_page
+    path = tmp_path / "tickets.csv"
+    path.write_text(
+        "jour,magasin,montant\n" + "".join(f"{d:02d}/01/2026,{'AB'[d % 2]},{d * 1.5}\n" for d in range(1, 29))
+    )
+    page.goto(page.base_url + "/explore")
+    _settle(page, "#explore-upload")
+    page.set_input_files("#explore-file", str(path))
+    page.click("#explore-send")
+    expect(page.locator("#explore-status")).to_contain_text("28 lignes", timeout=30_000)
+    choose(page, "#explore-column", "jour (texte)")  # (day first: not read as a date by itself)
+    choose(page, "#explore-new-type", "date")
+    page.fill("#explore-date-format", "%d/%m/%Y")
+    page.click("#explore-retype")
+    expect(page.locator("#explore-retype-status")).to_contain_text("est maintenant de type « date »")
+    expect(page.locator("#explore-column")).to_contain_text("jour (date)")
+    choose(page, "#explore-chart-kind", "Courbe")
+    choose(page, "#explore-chart-x", "jour (date)")
+    choose(page, "#explore-chart-y", "montant (nombre)")
+    choose(page, "#explore-chart-color", "magasin (catégorie)")
+    choose(page, "#explore-chart-agg", "Somme")
+    page.wait_for_function(
+        "() => window.location.search.includes('chart=line') && window.location.search.includes('agg=sum')"
+        " && window.location.search.includes('color=magasin')",
+        timeout=20_000,
+    )
+    chart = page.locator("#explore-chart")
+    expect(chart.locator(".legendtext")).to_have_count(2, timeout=20_000)
+    expect(chart.locator(".gtitle")).to_contain_text("Somme de montant par jour")
+    with page.expect_download() as download:
+        page.click("#explore-chart-csv")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "magasin,jour,sum(montant)" and len(lines) == 29
+    assert sum(float(line.rsplit(",", 1)[1]) for line in lines[1:]) == sum(d * 1.5 for d in range(1, 29))
+    page.fill("#explore-save-name", "Montants par jour")
+    page.click("#explore-save")
+    expect(page.locator("#explore-save-status")).to_have_text("Enregistré sous « Montants par jour ».")
+    expect(page.locator("#explore-saved")).to_contain_text("Montants par jour")
+    _settle(page, "#explore-chart .main-svg")
+    assert _violations(page) == []
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "explore-chart-1400.png"), full_page=True)
+    shared = page.context.new_page()  # (the address, opened in a new page, draws the same chart)
+    shared.goto(page.url)
+    expect(shared.locator("#explore-chart .legendtext")).to_have_count(2, timeout=30_000)
+    expect(shared.locator("#explore-chart-agg")).to_contain_text("Somme")
+    expect(shared.locator("#explore-chart .gtitle")).to_contain_text("Somme de montant par jour")
+    shared.close()
+    page.get_by_role("link", name="Montants par jour").click()
+    expect(page.locator("#explore-chart .gtitle")).to_contain_text(
+        "Somme de montant par jour", timeout=20_000
+    )
+
+
+def test_the_course_iris_scatter_in_one_click(analyst_page):
+    page = analyst_page
+    page.goto(page.base_url + "/explore")
+    _settle(page, "#explore-upload")
+    page.click("#explore-seed-scatter")
+    page.wait_for_function("() => window.location.search.includes('size=petal_length')", timeout=30_000)
+    chart = page.locator("#explore-chart")
+    expect(chart.locator(".legendtext")).to_have_count(3, timeout=20_000)
+    expect(chart.locator(".point")).to_have_count(150)
+    expect(chart.locator(".gtitle")).to_contain_text("sepal_length selon sepal_width")

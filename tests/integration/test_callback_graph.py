@@ -71,6 +71,13 @@ def test_every_chart_of_a_dashboard_is_drawn_and_every_control_is_listened_to(re
     dependencies = client.get("/_dash-dependencies").get_json()
     outputs = {o.partition("@")[0] for d in dependencies for o in outputs_of(d["output"])}
     inputs = {f"{stringify_id(i['id'])}.{i['property']}" for d in dependencies for i in d["inputs"]}
+    # (a form's field is read when its button is pressed: a State of the button's callback)
+    inputs |= {
+        f"{stringify_id(i['id'])}.{i['property']}"
+        for d in dependencies
+        if any(trigger["property"] == "n_clicks" for trigger in d["inputs"])
+        for i in d["state"]
+    }
     response = client.post("/_dash-update-component", json=page_body(dashboard.path))
     assert response.status_code == 200
     page = response.get_json()["response"][PAGE_CONTENT]["children"]

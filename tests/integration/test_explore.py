@@ -41,7 +41,8 @@ def test_a_file_sent_is_typed_listed_paged_and_summarised(app):
     assert find_prop(drawn, IDS.DATASET, "value") == sent["id"]
     assert find_prop(drawn, IDS.COLUMN, "value") == "ville"
     chosen = choose(client, sent["id"]).get_json()["response"]
-    assert [c["field"] for c in chosen[IDS.TABLE]["columnDefs"]] == ["ville", "ventes", "jour"]
+    grid = chosen[IDS.TABLE_SLOT]["children"]["props"]
+    assert grid["id"] == IDS.TABLE and [c["field"] for c in grid["columnDefs"]] == ["ville", "ventes", "jour"]
     assert "Moins de deux colonnes numériques" in str(chosen[IDS.CORRELATIONS]["figure"])
     rows = client.post(
         "/_dash-update-component",
@@ -141,7 +142,7 @@ def choose(client, dataset, pending=None, trigger=IDS.DATASET):
     outputs = [
         (IDS.COLUMN, "options"),
         (IDS.COLUMN, "value"),
-        (IDS.TABLE, "columnDefs"),
+        (IDS.TABLE_SLOT, "children"),
         (IDS.DETAILS, "children"),
         (IDS.CORRELATIONS, "figure"),
         *[(c, "options") for c in explore_callbacks.COLUMN_PICKERS],
