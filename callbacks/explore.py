@@ -39,7 +39,7 @@ from dashhub.i18n import gettext as _
 from dashhub.layouts import explore as view
 from dashhub.layouts.common import graph_config, view_state
 from dashhub.registry import by_key
-from dashhub.services.dataset_charts import chart_data
+from dashhub.services.dataset_charts import chart_data, typed_value
 from dashhub.services.saved_charts import SavedChartNotFound
 from dashhub.services.user_datasets import (
     EXAMPLES,
@@ -100,18 +100,65 @@ def seed_chart() -> ChartSpec:
     return ChartSpec(kind="scatter", x="sepal_width", y="sepal_length", color="species", size="petal_length")
 
 
+# The grid's column filters the server answers (AG Grid's names → the store's operators).
+GRID_OPERATORS = {
+    "contains": "contains",
+    "equals": "=",
+    "notEqual": "!=",
+    "lessThan": "<",
+    "lessThanOrEqual": "<=",
+    "greaterThan": ">",
+    "greaterThanOrEqual": ">=",
+}
+COMPARISONS = ["equals", "notEqual", "lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"]
+
+
 def grid_columns(dataset: Dataset | None) -> list[dict]:
-    """The table's columns: every column of the dataset, numbers aligned right."""
+    """The table's columns: every column of the dataset (numbers aligned right), each with the
+    filter of its type, one condition, with the comparisons the server answers."""
     if dataset is None:
         return []
-    return [
-        {
-            "field": c.name,
-            "headerName": c.name,
-            **({"type": "numericColumn"} if c.type in ("integer", "number") else {}),
-        }
-        for c in dataset.columns
-    ]
+    columns = []
+    for c in dataset.columns:
+        if c.type in ("integer", "number"):
+            kind, options = "agNumberColumnFilter", COMPARISONS
+        elif c.type == "datetime":
+            kind, options = "agDateColumnFilter", ["equals", "lessThan", "greaterThan"]
+        else:
+            kind, options = "agTextColumnFilter", ["contains", "equals", "notEqual"]
+        columns.append(
+            {
+                "field": c.name,
+                "headerName": c.name,
+                "filter": kind,
+                "filterParams": {"filterOptions": options, "maxNumConditions": 1, "debounceMs": 400},
+                **({"type": "numericColumn"} if c.type in ("integer", "number") else {}),
+            }
+        )
+    return columns
+
+
+def grid_filters(model: object, dataset: Dataset) -> list[tuple[str, str, object]]:
+    """The grid's filter model (sent by the browser: checked here) as the store's filters, each
+    value read as its column's type."""
+    if model in (None, {}):
+        return []
+    if not isinstance(model, dict) or len(model) > len(dataset.columns):
+        raise BadInput("table", "bad filter model")
+    filters = []
+    for name, condition in model.items():
+        if not isinstance(condition, dict) or condition.get("type") not in GRID_OPERATORS:
+            raise BadInput("table", "unsupported filter")
+        raw = condition.get("dateFrom") if condition.get("filterType") == "date" else condition.get("filter")
+        if not isinstance(raw, str | int | float) or isinstance(raw, bool) or len(str(raw)) > 200:
+            raise BadInput("table", "bad filter value")
+        try:
+            column = dataset.column(name)
+            value = typed_value(column, str(raw))
+        except (DatasetRefused, ChartRefused):
+            raise BadInput("table", "bad filter") from None
+        filters.append((column.name, GRID_OPERATORS[condition["type"]], value))
+    return filters
 
 
 def _chosen(found: list[Dataset], asked: str | None) -> Dataset | None:
@@ -288,8 +335,10 @@ def register(app: Dash, services: Services) -> None:
             for s in grid_request.get("sortModel") or []
             if isinstance(s, dict)
         ]
+        dataset = _get(store, dataset_id)
+        filters = grid_filters(grid_request.get("filterModel"), dataset)
         try:
-            rows, total = store.page(viewer(), _dataset_id(dataset_id), start, end - start, sort=sort)
+            rows, total = store.page(viewer(), dataset.id, start, end - start, sort=sort, filters=filters)
         except DatasetNotFound:
             raise BadInput("dataset", "no such dataset") from None
         except DatasetRefused as exc:

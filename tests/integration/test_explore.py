@@ -375,3 +375,54 @@ def test_a_chart_is_saved_listed_reopened_and_deleted_by_its_owner_only(app):
     gone = saved(owner, mine, trigger, deletes=[(chart_id, 1)]).get_json()["response"]
     assert gone[IDS.SAVE_STATUS]["children"] == "« Ventes par ville » a été supprimé."
     assert "Aucun graphique enregistré" in str(gone[IDS.SAVED]["children"])
+
+
+def rows_of(client, dataset, filter_model):
+    body = callback_body(
+        [(IDS.TABLE, "getRowsResponse")],
+        [(IDS.TABLE, "getRowsRequest", {"startRow": 0, "endRow": 20, "filterModel": filter_model})],
+        [(IDS.DATASET, "value", dataset)],
+    )
+    return client.post("/_dash-update-component", json=body)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ({"ville": {"filterType": "text", "type": "contains", "filter": "LY"}}, [10.0, 4.0]),
+        ({"ville": {"filterType": "text", "type": "notEqual", "filter": "Lyon"}}, [25.5, None]),
+        ({"ventes": {"filterType": "number", "type": "greaterThanOrEqual", "filter": 10}}, [10.0, 25.5]),
+        (
+            {"jour": {"filterType": "date", "type": "greaterThan", "dateFrom": "2026-01-06 00:00:00"}},
+            [4.0, None],
+        ),
+        (
+            {
+                "ville": {"filterType": "text", "type": "equals", "filter": "Lyon"},
+                "ventes": {"filterType": "number", "type": "lessThan", "filter": 5},
+            },
+            [4.0],
+        ),
+    ],
+)
+def test_the_tables_column_filters_are_answered_by_the_server(app, model, expected):
+    client = session_of(app, "viewer")
+    sent = upload(client, CSV.encode()).get_json()["id"]
+    answer = rows_of(client, sent, model).get_json()["response"][IDS.TABLE]["getRowsResponse"]
+    assert [r["ventes"] for r in answer["rowData"]] == expected and answer["rowCount"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"ville": {"filterType": "text", "type": "startsWith", "filter": "L"}},
+        {"ventes": {"filterType": "number", "type": "equals", "filter": "dix"}},
+        {"nope": {"filterType": "text", "type": "equals", "filter": "x"}},
+        {"ville": "x"},
+        ["ville"],
+    ],
+)
+def test_forged_table_filters_are_refused(app, model):
+    client = session_of(app, "viewer")
+    sent = upload(client, CSV.encode()).get_json()["id"]
+    assert rows_of(client, sent, model).status_code == 400

@@ -133,7 +133,7 @@ def _base_query(con, store: DatasetStore, dataset: Dataset, spec: ChartSpec) -> 
             params.append("%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
             continue
         clauses.append(f"{q} {'<>' if operator == '!=' else operator} ?")
-        params.append(_typed_value(column, text))
+        params.append(typed_value(column, text))
     query = _Query(source, ("WHERE " + " AND ".join(clauses)) if clauses else "", params)
     if spec.facet:
         query = _top_values(con, query, _column(dataset, spec.facet), MAX_FACETS, N_("facet"))
@@ -142,7 +142,7 @@ def _base_query(con, store: DatasetStore, dataset: Dataset, spec: ChartSpec) -> 
     return query
 
 
-def _typed_value(column: Column, text: str) -> Any:
+def typed_value(column: Column, text: str) -> Any:
     """A filter's value read as the column's type (a clear refusal when it cannot be)."""
     try:
         if column.type == "integer":
