@@ -43,7 +43,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(url: str, seconds: float = 30) -> None:
+def _wait_for(url: str, seconds: float = 90) -> None:
+    # (several workers, the scheduler and a Celery worker import the app at once on two cores: a
+    # busy machine can take longer than 30 s; a healthy one answers in a few)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -161,7 +163,7 @@ def live_stack(tmp_path_factory) -> LiveStack:
         for app_port in app_ports:
             _wait_for(f"http://127.0.0.1:{app_port}/health")
         _wait_for(base + "/health")
-        _wait_for(base + "/ready", seconds=60)  # the Celery worker answers too
+        _wait_for(base + "/ready")  # the Celery worker answers too
         yield LiveStack(
             base, database_url, env, tuple(app_ports), (data_dir / "access.log", tmp / "nginx.log")
         )

@@ -138,3 +138,7 @@ def test_the_course_iris_scatter_in_one_click(analyst_page):
     expect(chart.locator(".legendtext")).to_have_count(3, timeout=20_000)
     expect(chart.locator(".point")).to_have_count(150)
     expect(chart.locator(".gtitle")).to_contain_text("sepal_length selon sepal_width")
+    table = page.locator("#explore-table")
+    table.locator('.ag-header-cell[col-id="species"] .ag-header-cell-filter-button').click()
+    page.locator(".ag-filter input.ag-input-field-input").first.fill("virg")  # (contains, by default)
+    expect(table.locator(".ag-paging-row-summary-panel")).to_contain_text("sur 50", timeout=20_000)
