@@ -362,55 +362,16 @@ def _examples_row(examples: dict[str, str]) -> html.Div:
 
 def _chart_builder(columns: list[dict], chart: ChartSpec) -> dbc.Card:
     """Chart type, encodings, aggregation and filters; the chart; its exports."""
+    kinds = [{"label": _(KIND_NAMES[k]), "value": k} for k in CHART_KINDS]
+    aggregations = [{"label": _(AGGREGATION_NAMES[a]), "value": a} for a in AGGREGATIONS]
     choose = [
-        dbc.Col(
-            [
-                dbc.Label(_("Chart"), html_for=IDS.CHART_KIND),
-                dcc.Dropdown(
-                    id=IDS.CHART_KIND,
-                    options=[{"label": _(KIND_NAMES[k]), "value": k} for k in CHART_KINDS],
-                    value=chart.kind,
-                    clearable=False,
-                ),
-            ],
-            xs=12,
-            sm=6,
-            lg=3,
-        )
+        _picker(_("Chart"), IDS.CHART_KIND, kinds, chart.kind),
+        *(
+            _picker(_(label), cid, columns, getattr(chart, role), optional=True)
+            for role, cid, label in ENCODINGS
+        ),
+        _picker(_("Value"), IDS.CHART_AGG, aggregations, chart.agg),
     ]
-    for role, component_id, label in ENCODINGS:
-        choose.append(
-            dbc.Col(
-                [
-                    dbc.Label(_(label), html_for=component_id),
-                    dcc.Dropdown(
-                        id=component_id,
-                        options=columns,
-                        value=getattr(chart, role),
-                        placeholder=_("(none)"),
-                    ),
-                ],
-                xs=12,
-                sm=6,
-                lg=3,
-            )
-        )
-    choose.append(
-        dbc.Col(
-            [
-                dbc.Label(_("Value"), html_for=IDS.CHART_AGG),
-                dcc.Dropdown(
-                    id=IDS.CHART_AGG,
-                    options=[{"label": _(AGGREGATION_NAMES[a]), "value": a} for a in AGGREGATIONS],
-                    value=chart.agg,
-                    clearable=False,
-                ),
-            ],
-            xs=12,
-            sm=6,
-            lg=3,
-        )
-    )
     filters = [
         _filter_row(i, columns, chart.filters[i] if i < len(chart.filters) else None)
         for i in range(MAX_FILTERS)
@@ -467,6 +428,25 @@ def _chart_builder(columns: list[dict], chart: ChartSpec) -> dbc.Card:
             ),
         ],
         className="mt-3 chart-card",
+    )
+
+
+def _picker(label: str, component_id: str, options: list[dict], value, optional: bool = False) -> dbc.Col:
+    """A labelled dropdown of the chart builder (optional: it may be left empty)."""
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=component_id),
+            dcc.Dropdown(
+                id=component_id,
+                options=options,
+                value=value,
+                clearable=optional,
+                placeholder=_("(none)") if optional else None,
+            ),
+        ],
+        xs=12,
+        sm=6,
+        lg=3,
     )
 
 

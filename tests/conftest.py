@@ -33,6 +33,8 @@ from dashhub.migrations import upgrade
 from dashhub.services.loading import insert_employees, insert_sales, refresh_sales_rollup
 from tests.support import services
 
+pytest_plugins = ["tests.support.datasets"]  # (the « Vos données » store fixture)
+
 BACKENDS = ["sqlite", "postgresql"]
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-0123456789"
 PASSWORDS = {

@@ -15,7 +15,7 @@ from dashhub.domain.charts import ChartRefused, ChartSpec
 from dashhub.services.dataset_charts import BINS, MAX_GROUPS, MAX_POINTS, chart_data
 from dashhub.services.user_datasets import DatasetNotFound, DatasetStore
 from tests.conftest import add_users
-from tests.integration.test_user_datasets import viewer
+from tests.support.datasets import viewer
 
 ROWS = 12_000
 

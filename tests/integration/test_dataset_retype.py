@@ -9,12 +9,10 @@ import io
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
 
 from dashhub.config import ROLES
-from dashhub.db import make_engine, users
-from dashhub.services.user_datasets import DatasetNotFound, DatasetRefused, DatasetStore, Viewer
-from tests.conftest import add_users
+from dashhub.services.user_datasets import DatasetNotFound, DatasetRefused, DatasetStore
+from tests.support.datasets import viewer
 
 SOURCE = (
     "code,ratio,flag,day,price,species,when,answer,mixed,big,dmy_bad\n"
@@ -24,20 +22,6 @@ SOURCE = (
     "33000,-4.0,0,31/12/2025,-0.5,versicolor,2026-01-09,no,abc,3,xyz\n"
     "59000,1e3,1,01/02/2026,7,virginica,2026-02-01,no,2026-13-01,4,31/02/2026\n"
 )
-
-
-@pytest.fixture
-def store(database_url, tmp_path):
-    add_users(database_url)
-    engine = make_engine(database_url)
-    yield DatasetStore(engine, tmp_path / "data")
-    engine.dispose()
-
-
-def viewer(store: DatasetStore, name: str) -> Viewer:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == name)).one()
-    return Viewer(int(row.id), row.role)
 
 
 def source_frame() -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from dashhub.config import ROLES
-from dashhub.db import datasets, make_engine, saved_charts, users
+from dashhub.db import datasets, saved_charts
 from dashhub.services.saved_charts import (
     MAX_PER_DATASET,
     SavedChartNotFound,
@@ -15,28 +15,14 @@ from dashhub.services.saved_charts import (
     SavedChartStore,
 )
 from dashhub.services.user_datasets import DatasetNotFound, DatasetRefused, DatasetStore, Viewer
-from tests.conftest import add_users
+from tests.support.datasets import viewer
 
 CSV = "region,amount\nNord,10\nSud,20\nEst,15\n"
 
 
 @pytest.fixture
-def store(database_url, tmp_path):
-    add_users(database_url)
-    engine = make_engine(database_url)
-    yield DatasetStore(engine, tmp_path / "data")
-    engine.dispose()
-
-
-@pytest.fixture
 def charts(store):
     return SavedChartStore(store.engine, store)
-
-
-def viewer(store: DatasetStore, name: str) -> Viewer:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == name)).one()
-    return Viewer(int(row.id), row.role)
 
 
 def add_dataset(store: DatasetStore, owner: Viewer, tmp_path, name: str = "sales.csv"):

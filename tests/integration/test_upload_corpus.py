@@ -18,10 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import delete, func, select
 
-from dashhub.db import datasets, make_engine, users
+from dashhub.db import datasets, make_engine
 from dashhub.services import xlsx_reader
 from dashhub.services.user_datasets import EXAMPLES, DatasetRefused, DatasetStore, Viewer
 from tests.conftest import add_users
+from tests.support.datasets import viewer
 
 
 @dataclass(frozen=True)
@@ -272,12 +273,6 @@ def store(engine, tmp_path):
     yield DatasetStore(engine, tmp_path / "data")
     with engine.begin() as conn:
         conn.execute(delete(datasets))
-
-
-def viewer(store: DatasetStore, name: str = "analyst") -> Viewer:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == name)).one()
-    return Viewer(int(row.id), row.role)
 
 
 def assert_nothing_left(store: DatasetStore, owner: Viewer) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
 
 from dashhub.config import ROLES
-from dashhub.db import make_engine, users
-from dashhub.services.user_datasets import DatasetNotFound, DatasetRefused, DatasetStore, Viewer
-from tests.conftest import add_users
+from dashhub.services.user_datasets import DatasetNotFound, DatasetRefused
+from tests.support.datasets import viewer
 
 IRIS_LIKE = (
     "sepal length,sepal width,Species,measured on,ok\n"
@@ -20,20 +18,6 @@ IRIS_LIKE = (
     "5.8,2.7,versicolor,,true\n"
     "7.1,3.0,virginica,2026-01-09,false\n"
 )
-
-
-@pytest.fixture
-def store(database_url, tmp_path):
-    add_users(database_url)
-    engine = make_engine(database_url)
-    yield DatasetStore(engine, tmp_path / "data")
-    engine.dispose()
-
-
-def viewer(store: DatasetStore, name: str) -> Viewer:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == name)).one()
-    return Viewer(int(row.id), row.role)
 
 
 def test_a_file_is_typed_stored_and_read_back_as_pandas_reads_it(store, tmp_path):
