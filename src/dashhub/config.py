@@ -118,6 +118,13 @@ class JobsConfig(_Section):
     max_export_disk_mb: int = Field(2048, ge=1, le=10 * 1024**2)
 
 
+class DatasetsConfig(_Section):
+    """« Vos données »: what one user may keep."""
+
+    max_per_user: int = Field(50, ge=1, le=10_000)
+    max_mb_per_user: int = Field(2048, ge=1, le=10 * 1024**2)
+
+
 class ApiConfig(_Section):
     # Most instances one predict call may carry.
     max_instances: int = Field(1000, ge=1, le=100_000)
@@ -282,6 +289,7 @@ class Settings(BaseSettings):
     ml: MlConfig = MlConfig()
     hr: HrConfig = HrConfig()
     loading: LoadingConfig = LoadingConfig()
+    datasets: DatasetsConfig = DatasetsConfig()
     api: ApiConfig = ApiConfig()
     metrics: MetricsConfig = MetricsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()

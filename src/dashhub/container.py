@@ -69,7 +69,8 @@ class Services:
         )
         cache = QueryCache(server, settings)
         registry = ModelRegistry(engine)
-        datasets = DatasetStore(engine, settings.data_dir)
+        limits = settings.datasets
+        datasets = DatasetStore(engine, settings.data_dir, limits.max_per_user, limits.max_mb_per_user << 20)
         return cls(
             settings=settings,
             engine=engine,

@@ -132,3 +132,21 @@ def test_one_user_never_reaches_anothers_dataset_unless_shared_read_only(store, 
     store.delete(owner, mine.id)
     assert store.list(owner) == [] and store.list(other) == []
     assert not list((tmp_path / "data" / "datasets").rglob("*.parquet"))
+
+
+def test_a_user_cannot_keep_more_than_the_limits_and_nothing_is_left_of_a_refusal(store, tmp_path):
+    path = tmp_path / "petit.csv"
+    path.write_text(IRIS_LIKE)
+    owner, other = viewer(store, "analyst"), viewer(store, "viewer")
+    store.max_per_user = 2
+    store.add(owner, path, "a.csv")
+    store.add(owner, path, "b.csv")
+    with pytest.raises(DatasetRefused, match="at most 2"):
+        store.add(owner, path, "c.csv")
+    assert store.add(other, path, "d.csv").dataset is not None  # (limits are per user)
+    store.max_per_user, store.max_bytes_per_user = 50, store.list(owner)[0].bytes * 2 + 1
+    with pytest.raises(DatasetRefused, match="MB"):
+        store.add(owner, path, "e.csv")
+    assert len(store.list(owner)) == 2
+    kept = {(tmp_path / "data" / d.stored).name for d in store.list(owner)}
+    assert {p.name for p in (tmp_path / "data" / "datasets" / str(owner.user_id)).iterdir()} == kept

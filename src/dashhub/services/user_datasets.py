@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
 from dashhub.db import datasets, saved_charts
 from dashhub.i18n import N_
@@ -417,9 +417,13 @@ def example_frame(key: str) -> pd.DataFrame:
 class DatasetStore:
     """Users' datasets: files under root/datasets, their descriptions in the database."""
 
-    def __init__(self, engine: Engine, root: Path) -> None:
+    def __init__(
+        self, engine: Engine, root: Path, max_per_user: int = 50, max_bytes_per_user: int = 2 << 30
+    ) -> None:
         self.engine = engine
         self.root = root
+        self.max_per_user = max_per_user
+        self.max_bytes_per_user = max_bytes_per_user
 
     # --- bringing a file ---
 
@@ -446,6 +450,11 @@ class DatasetStore:
     def _import(self, viewer: Viewer, filename: str, stage: Callable[[Path], Staged]) -> ImportReport:
         """The source as a strings Parquet file (stage writes it), then typed by DuckDB, stored and
         recorded; on any refusal or error, nothing left behind."""
+        count, used = self._usage(viewer)
+        if count >= self.max_per_user:
+            raise DatasetRefused(
+                f"you already keep {count} datasets (at most {self.max_per_user}): delete one first"
+            )
         folder = self.root / "datasets" / str(viewer.user_id)
         folder.mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex
@@ -455,6 +464,11 @@ class DatasetStore:
             if strings.rows == 0:
                 raise DatasetRefused("the file has no row under its header")
             columns = _write_typed(staged, final, strings)
+            if used + final.stat().st_size > self.max_bytes_per_user:
+                raise DatasetRefused(
+                    f"your datasets would take {(used + final.stat().st_size) >> 20} MB "
+                    f"(at most {self.max_bytes_per_user >> 20} MB): delete one first"
+                )
             report = ImportReport(rejected=strings.rejected, first_rejected=strings.first_rejected)
             report.dataset = self._record(viewer, Path(filename).name, final, strings.rows, columns)
             return report
@@ -485,6 +499,15 @@ class DatasetStore:
         with self.engine.begin() as conn:
             new_id = conn.execute(insert(datasets).values(**values).returning(datasets.c.id)).scalar_one()
         return self.get(viewer, int(new_id))
+
+    def _usage(self, viewer: Viewer) -> tuple[int, int]:
+        """How many datasets the viewer owns, and their stored bytes."""
+        query = select(func.count(), func.coalesce(func.sum(datasets.c.bytes), 0)).where(
+            datasets.c.owner_id == viewer.user_id
+        )
+        with self.engine.connect() as conn:
+            count, used = conn.execute(query).one()
+        return int(count), int(used)
 
     # --- finding, changing, removing ---
 
