@@ -45,8 +45,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (!view || typeof view.search !== "string" || view.search === window.location.search) {
         return noUpdate;
       }
-      if (route && route.at !== undefined && pageRoute !== route.at) {
-        return noUpdate;
+      if (route && route.at !== undefined) {
+        // (the view's own stamp, where its callback sends it; else the page shown)
+        const drawnFor = view.at !== undefined ? view.at : pageRoute;
+        if (drawnFor !== route.at) {
+          return noUpdate;
+        }
       }
       if (view.replace) {
         const url = window.location.pathname + view.search + window.location.hash;

@@ -49,6 +49,7 @@ from dashhub.services.user_datasets import (
     DatasetStore,
     Viewer,
 )
+from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import BadInput
 
 IDS = view.IDS
@@ -204,13 +205,12 @@ def register(app: Dash, services: Services) -> None:
         Input(IDS.DELETE_CONFIRM, "n_clicks"),
         Input(IDS.ADD_EXAMPLE, "n_clicks"),
         Input(IDS.SEED_SCATTER, "n_clicks"),
-        Input(IDS.SHARE, "value"),
         State(IDS.DATASET, "value"),
         State(IDS.NEW_NAME, "value"),
         State(IDS.EXAMPLE, "value"),
         prevent_initial_call=True,
     )
-    def manage(uploaded, _rename, _delete, _example, _seed, share, dataset_id, new_name, example):
+    def manage(uploaded, _rename, _delete, _example, _seed, dataset_id, new_name, example):
         """After an upload, a rename, a confirmed delete or an example: the list again, and what
         happened (a chart to draw with it, for the course's Iris scatter)."""
         said, chosen_id, pending = "", dataset_id, no_update
@@ -231,13 +231,24 @@ def register(app: Dash, services: Services) -> None:
                 pending = {"dataset": added.id, "search": urlencode(seed_chart().query(), doseq=True)}
         elif dataset_id is None:
             said = _("No dataset to change.")
-        elif trigger == IDS.SHARE:
-            said = _share(store, _dataset_id(dataset_id), share)
         elif trigger in (IDS.RENAME, IDS.DELETE_CONFIRM):
             said, chosen_id = _change(store, trigger, _dataset_id(dataset_id), new_name)
         found = store.list(viewer())
         chosen = _chosen(found, str(chosen_id))
         return _options(found), chosen.id if chosen else None, said, "", pending
+
+    @callback(
+        Output(IDS.SHARE_STATUS, "children"),
+        Input(IDS.SHARE, "value"),
+        State(IDS.DATASET, "value"),
+        prevent_initial_call=True,
+    )
+    def share(role, dataset_id):
+        """Share read-only with a role, or with nobody: the owner only. (Not an input of the
+        dataset list: choosing a dataset sets this dropdown, which would close a loop.)"""
+        if dataset_id is None:
+            raise PreventUpdate
+        return _share(store, _dataset_id(dataset_id), role)
 
     @callback(
         Output(IDS.DELETE_DIALOG, "is_open"),
@@ -454,16 +465,21 @@ def register(app: Dash, services: Services) -> None:
         Input(IDS.DATASET, "value"),
         Input(IDS.COLUMN, "value"),
         *chart_inputs,
+        State(PAGE_ROUTE, "data"),
     )
-    def address(dataset_id, column, *controls):
+    def address(dataset_id, column, *controls_and_route):
         """The page's address: the dataset, the column summarised and the whole chart."""
+        controls = controls_and_route[: len(CHART_CONTROLS)]
+        page_route = (
+            controls_and_route[len(CHART_CONTROLS)] if len(controls_and_route) > len(controls) else None
+        )
         if dataset_id is None:
-            return view_state("", ctx.triggered_id)
+            return view_state("", ctx.triggered_id, page_route)
         params = {"dataset": _dataset_id(dataset_id)}
         if isinstance(column, str):
             params["column"] = column
         search = "?" + urlencode({**params, **spec_of(controls).query()}, doseq=True)
-        return view_state(search, ctx.triggered_id)
+        return view_state(search, ctx.triggered_id, page_route)
 
     _register_chart_exports(app, services)
 

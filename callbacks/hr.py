@@ -34,6 +34,7 @@ from dashhub.layouts import hr as view
 from dashhub.layouts.common import graph_config, unknown_values_notice, view_state
 from dashhub.layouts.hr import CHART_FILES, CSV_FILE, IDS
 from dashhub.services.employees import EmployeesService
+from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import BadInput, choices
 
 FIGURE_BUILDERS = {
@@ -298,8 +299,9 @@ def register(app: Dash, services: Services) -> None:
         Input(IDS.EXPERIENCE, "value"),
         Input(IDS.AGE, "value"),
         Input(IDS.SELECTION, "data"),
+        State(PAGE_ROUTE, "data"),
     )
-    def update_hr(departments, experience, age, selection):
+    def update_hr(departments, experience, age, selection, page_route=None):
         options = employees.options()
         flt = filter_from_inputs(departments, experience, age, selection, options)
         locale = current_locale()
@@ -320,7 +322,7 @@ def register(app: Dash, services: Services) -> None:
             selection_text(flt.selection, locale),
             not flt.selection.active,
             exports,
-            view_state(address_query(search, selection or {}), ctx.triggered_id),
+            view_state(address_query(search, selection or {}), ctx.triggered_id, page_route),
         )
 
     @callback(

@@ -43,6 +43,7 @@ from dashhub.layouts.common import as_json, view_state
 from dashhub.layouts.ml_explorer import DATASET_NAMES, IDS, MODEL_NAMES, SLIDER_OFF
 from dashhub.services.models import LoadedModel, RegistryError, reference_sample
 from dashhub.services.training import TrainingStopped, calibration, split, trains_inline
+from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -347,6 +348,7 @@ def register(app: Dash, services: Services) -> None:
         State(WORDS, "id"),
         State(ROWS, "id"),
         State(BOXES, "id"),
+        State(PAGE_ROUTE, "data"),
     )
     def configure(
         dataset,
@@ -362,6 +364,7 @@ def register(app: Dash, services: Services) -> None:
         word_ids,
         row_ids,
         box_ids,
+        page_route=None,
     ):
         if not seed_is_valid(seed):
             keep = [no_update] * len(row_ids or []), [no_update] * len(box_ids or [])
@@ -372,7 +375,7 @@ def register(app: Dash, services: Services) -> None:
         query = query_for(config)
         rows = row_classes(config, row_ids if isinstance(row_ids, list) else [])
         boxes = slider_boxes(box_ids if isinstance(box_ids, list) else [], words, word_ids)
-        view = view_state(query, ctx.triggered_id)
+        view = view_state(query, ctx.triggered_id, page_route)
         if ml.cached(config) is not None or trains_inline(config, ml.dataset(config.dataset)):
             ml.explore(config)
             return {"query": query, "ready": True}, no_update, view, rows, boxes, False

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, ctx, dcc, html
+from dash import Dash, Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashhub.auth.callbacks import secure_callback, secure_clientside
@@ -34,6 +34,7 @@ from dashhub.layouts.common import as_json, graph_config, view_state, view_state
 from dashhub.layouts.ml_monitoring import DASHBOARD, IDS
 from dashhub.services.cache import QueryCache
 from dashhub.services.monitoring import Overview
+from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import BadInput, choices, iso_date
 
 DEFAULT_DRIFT_FEATURES = 2
@@ -561,8 +562,9 @@ def register(app: Dash, services: Services) -> None:
         Input(IDS.FEATURES, "value"),
         Input(IDS.REFRESH, "n_clicks"),
         Input(IDS.TICK, "data"),
+        State(PAGE_ROUTE, "data"),
     )
-    def update_monitoring(model, period, start, end, features, _clicks, _tick):
+    def update_monitoring(model, period, start, end, features, _clicks, _tick, page_route=None):
         models = monitoring.watched()
         if not models:
             raise PreventUpdate
@@ -584,7 +586,7 @@ def register(app: Dash, services: Services) -> None:
         return (
             *drawn,
             _("Updated at {time} UTC").format(time=refreshed.strftime("%H:%M:%S")),
-            view_state(search, ctx.triggered_id),
+            view_state(search, ctx.triggered_id, page_route),
         )
 
     def draw(data: Overview, chosen: tuple[str, ...], locale: str) -> tuple:

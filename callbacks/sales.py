@@ -20,6 +20,7 @@ from dashhub.layouts import sales as view
 from dashhub.layouts.common import as_json, graph_config, unknown_values_notice, view_state
 from dashhub.layouts.sales import CHART_FILES, CSV_FILE, IDS
 from dashhub.services.sales import SalesService
+from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import choices, iso_date
 
 
@@ -117,8 +118,9 @@ def register(app: Dash, services: Services) -> None:
         Input(IDS.PRODUCTS, "value"),
         Input(IDS.DATES, "start_date"),
         Input(IDS.DATES, "end_date"),
+        State(PAGE_ROUTE, "data"),
     )
-    def update_sales(regions, products, start, end):
+    def update_sales(regions, products, start, end, page_route=None):
         options = sales.options()
         flt = filter_from_inputs(regions, products, start, end, options)
         locale = current_locale()
@@ -133,7 +135,7 @@ def register(app: Dash, services: Services) -> None:
             *chart_links,
             *configs,
             search,
-            view_state(search, ctx.triggered_id),
+            view_state(search, ctx.triggered_id, page_route),
         )
 
     server = app.server

@@ -39,10 +39,16 @@ def view_state_store(dashboard: str) -> dcc.Store:
     return dcc.Store(id=view_state_id(dashboard))
 
 
-def view_state(search: str, trigger: object) -> dict:
+def view_state(search: str, trigger: object, at: object = None) -> dict:
     """A dashboard's view state: its query string, and whether it only tidies the address the
-    page was opened with (the callback's first run, trigger None) or records a user's change."""
-    return {"search": search, "replace": trigger is None}
+    page was opened with (the callback's first run, trigger None) or records a user's change;
+    at: the stamp of the route the page was drawn for (the shell's page-route store, a State of
+    the callback), so that an answer that comes back after Back or a link is told from the new
+    page's own."""
+    state = {"search": search, "replace": trigger is None}
+    if isinstance(at, int | float) and not isinstance(at, bool):
+        state["at"] = at
+    return state
 
 
 class ExportIds:

@@ -67,6 +67,7 @@ class IDS:
     SAVED = "explore-saved"
     SAVED_DELETE = "explore-saved-delete"  # ({"type": …, "index": chart id}: one per saved chart)
     SHARE = "explore-share"
+    SHARE_STATUS = "explore-share-status"
     NEW_TYPE = "explore-new-type"
     DATE_FORMAT = "explore-date-format"
     RETYPE = "explore-retype"
@@ -241,8 +242,9 @@ def _manage_row(roles: tuple[str, ...]) -> html.Div:  # (in a card: outline butt
                         ),
                         style={"minWidth": "15rem"},
                     ),
+                    html.Span(id=IDS.SHARE_STATUS, className="small", role="status"),
                 ],
-                className="d-flex gap-2 align-items-center",
+                className="d-flex flex-wrap gap-2 align-items-center",
             ),
             dbc.Label(_("New name of the dataset"), html_for=IDS.NEW_NAME, className="visually-hidden"),
             dbc.InputGroup(

@@ -39,6 +39,33 @@ def test_no_output_is_written_by_two_callbacks(app):
     assert outputs_written_twice(dependencies) == {}
 
 
+def test_no_callback_feeds_itself_through_others(app):
+    """No loop in the graph (an input that some chain of callbacks writes back): Dash refuses the
+    whole page's callbacks when it finds one (« Dependency Cycle Found »)."""
+    dependencies = session_of(app, "admin").get("/_dash-dependencies").get_json()
+    edges: dict[str, set[str]] = {}
+    for d in dependencies:
+        outputs = {o.partition("@")[0] for o in outputs_of(d["output"])}
+        for i in d["inputs"]:
+            edges.setdefault(f"{stringify_id(i['id'])}.{i['property']}", set()).update(outputs)
+    done: set[str] = set()
+
+    def loop_from(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        for target in sorted(edges.get(node, ())):
+            found = loop_from(target, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return None
+
+    for start in sorted(edges):
+        assert loop_from(start, []) is None
+
+
 def test_a_user_is_told_only_the_callbacks_of_their_dashboards(app, client):
     """A viewer's /_dash-dependencies lists the shell's and Ventes's callbacks, not RH's or the
     ML dashboards' (Dash's own cancel callbacks included); an admin's lists them all."""

@@ -9,7 +9,7 @@ import pytest
 
 from dashhub.callbacks import explore as explore_callbacks
 from dashhub.layouts.explore import IDS
-from dashhub.shell import PAGE_CONTENT
+from dashhub.shell import PAGE_CONTENT, PAGE_ROUTE
 from tests.conftest import session_of
 from tests.support.dash_requests import callback_body, find_prop, page_body, stringify_id
 
@@ -159,7 +159,7 @@ def choose(client, dataset, pending=None, trigger=IDS.DATASET):
     return client.post("/_dash-update-component", json=body)
 
 
-def manage(client, trigger: str, dataset, new_name=None, example=None, share=""):
+def manage(client, trigger: str, dataset, new_name=None, example=None):
     body = callback_body(
         [
             (IDS.DATASET, "options"),
@@ -175,8 +175,7 @@ def manage(client, trigger: str, dataset, new_name=None, example=None, share="")
     body["inputs"] = [{"id": IDS.UPLOADED, "property": "data", "value": None}] + [
         {"id": c, "property": "n_clicks", "value": 1 if trigger == c else None} for c in clicks
     ]
-    body["inputs"].append({"id": IDS.SHARE, "property": "value", "value": share})
-    body["changedPropIds"] = [f"{trigger}.{'value' if trigger == IDS.SHARE else 'n_clicks'}"]
+    body["changedPropIds"] = [f"{trigger}.n_clicks"]
     return client.post("/_dash-update-component", json=body)
 
 
@@ -209,6 +208,7 @@ def address(client, dataset, column, values):
         [(IDS.VIEW, "data")],
         [(IDS.DATASET, "value", dataset), (IDS.COLUMN, "value", column)]
         + [(c, "value", v) for c, v in zip(explore_callbacks.CHART_CONTROLS, values, strict=True)],
+        [(PAGE_ROUTE, "data", 1234)],
     )
     return client.post("/_dash-update-component", json=body)
 
@@ -236,6 +236,7 @@ def test_the_chart_builder_draws_exports_and_keeps_the_chart_in_the_address(app)
     assert page.status_code == 200 and b"Plotly.newPlot" in page.data and b"Lyon" in page.data
     search = address(client, sent, "ventes", values).get_json()["response"][stringify_id(IDS.VIEW)]["data"]
     assert search["search"] == f"?dataset={sent}&column=ventes&chart=bar&x=ville&y=ventes&agg=sum"
+    assert search["at"] == 1234  # (the stamp of the route the page was drawn for)
     again = client.post("/_dash-update-component", json=page_body("/explore", search["search"]))
     drawn_again = again.get_json()["response"][PAGE_CONTENT]["children"]
     assert [find_prop(drawn_again, c, "value") for c in explore_callbacks.CHART_CONTROLS] == values
@@ -295,17 +296,25 @@ def test_the_owner_renames_and_deletes_others_cannot(app):
     assert all(o["value"] != mine for o in deleted[IDS.DATASET]["options"])
 
 
+def share(client, dataset, role):
+    body = callback_body(
+        [(IDS.SHARE_STATUS, "children")], [(IDS.SHARE, "value", role)], [(IDS.DATASET, "value", dataset)]
+    )
+    return client.post("/_dash-update-component", json=body)
+
+
 def test_share_with_a_role_then_the_role_reads_and_cannot_change_it(app):
     owner, reader = session_of(app, "hr"), session_of(app, "analyst")
     mine = upload(owner, CSV.encode(), name="partage.csv").get_json()["id"]
-    shared = manage(owner, IDS.SHARE, mine, share="analyst").get_json()["response"]
-    assert "« analyst »" in shared[IDS.ACTION_STATUS]["children"]
+    shared = share(owner, mine, "analyst").get_json()["response"]
+    assert "« analyst »" in shared[IDS.SHARE_STATUS]["children"]
+    assert share(owner, mine, "analyst").status_code == 204  # (the dropdown set to what it is)
     seen = choose(reader, mine).get_json()["response"]
     assert seen[IDS.SHARE]["value"] == "analyst" and seen[IDS.SHARE]["disabled"] is True
-    refused = manage(reader, IDS.SHARE, mine, share="").get_json()["response"]
-    assert "Seul son propriétaire" in refused[IDS.ACTION_STATUS]["children"]
-    assert manage(owner, IDS.SHARE, mine, share="root").status_code == 400
-    manage(owner, IDS.SHARE, mine, share="")
+    refused = share(reader, mine, "").get_json()["response"]
+    assert "Seul son propriétaire" in refused[IDS.SHARE_STATUS]["children"]
+    assert share(owner, mine, "root").status_code == 400
+    share(owner, mine, "")
     assert choose(reader, mine).status_code == 400  # (no longer shared: as if it did not exist)
 
 

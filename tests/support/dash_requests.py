@@ -61,6 +61,7 @@ def sales_body(regions: Any, products: Any, start: Any, end: Any) -> dict:
             (IDS.DATES, "start_date", start),
             (IDS.DATES, "end_date", end),
         ],
+        [(PAGE_ROUTE, "data", None)],
     )
 
 

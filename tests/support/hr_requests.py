@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashhub.layouts.hr import IDS
+from dashhub.shell import PAGE_ROUTE
 from tests.support.dash_requests import callback_body
 
 HR_OUTPUTS = [
@@ -40,6 +41,7 @@ def hr_body(departments: Any, experience: Any, age: Any, selection: Any = None) 
             (IDS.AGE, "value", age),
             (IDS.SELECTION, "data", selection or {}),
         ],
+        [(PAGE_ROUTE, "data", None)],
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from dashhub.domain.ml import MODEL_PARAMS, MODELS, ExplorerConfig, slider_position
 from dashhub.layouts.ml_explorer import IDS, box_id, param_id, row_id, word_id
+from dashhub.shell import PAGE_ROUTE
 from tests.support.dash_requests import callback_body, stringify_id
 
 PATH = "/_dash-update-component"
@@ -106,6 +107,7 @@ def configure_body(config: ExplorerConfig, **forged: Any) -> dict:
             _all(word_ids, "id", word_ids),
             _all(rows, "id", rows),
             _all(boxes, "id", boxes),
+            {"id": PAGE_ROUTE, "property": "data", "value": None},
         ],
         "changedPropIds": [f"{IDS.MODEL}.value"],
     }

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from dashhub.db import make_engine
 from dashhub.layouts.common import view_state_id
 from dashhub.layouts.ml_monitoring import DASHBOARD, IDS
+from dashhub.shell import PAGE_ROUTE
 from tests.support.dash_requests import callback_body, stringify_id
 
 OUTPUTS = [
@@ -54,6 +55,7 @@ def monitoring_body(
             (IDS.REFRESH, "n_clicks", refresh),
             (IDS.TICK, "data", None),
         ],
+        [(PAGE_ROUTE, "data", None)],
     )
     if refresh is not None:
         body["changedPropIds"] = [f"{IDS.REFRESH}.n_clicks"]

@@ -34,6 +34,11 @@ def test_a_route_is_read_exactly_and_anything_else_is_refused():
 def test_the_view_state_says_whether_a_change_is_the_users():
     assert view_state("?region=Nord", None) == {"search": "?region=Nord", "replace": True}
     assert view_state("?region=Nord", "sales-regions") == {"search": "?region=Nord", "replace": False}
+    stamped = {"search": "", "replace": False, "at": 17.5}
+    assert view_state("", "x", 17.5) == stamped and view_state("", "x", "17") == {
+        "search": "",
+        "replace": False,
+    }
     assert view_state_id("hr") == {"type": "view-state", "dashboard": "hr"}
 
 

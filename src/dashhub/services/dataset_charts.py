@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import duckdb
-
 from dashhub.domain.charts import N_, ChartData, ChartRefused, ChartSpec
-from dashhub.services.user_datasets import Column, Dataset, DatasetStore, Viewer, quoted
+from dashhub.services.user_datasets import Column, Dataset, DatasetStore, Viewer, duckdb_connection, quoted
 
 SQL_AGGREGATES = {
     "count": "count(*)",
@@ -67,7 +65,7 @@ def chart_data(store: DatasetStore, viewer: Viewer, dataset_id: int, spec: Chart
     """The chart's table, computed on the stored file (raises ChartRefused, DatasetNotFound)."""
     dataset = store.get(viewer, dataset_id)
     columns = _checked_columns(dataset, spec)
-    with duckdb.connect() as con:
+    with duckdb_connection(store.spill) as con:
         query = _base_query(con, store, dataset, spec)
         matched = con.execute(f"SELECT count(*) FROM {query.source} {query.where}", query.params).fetchone()[
             0

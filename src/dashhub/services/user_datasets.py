@@ -246,9 +246,22 @@ def _write_strings(target: Path, names: list[str], batches: Iterable[Sequence[pa
     return rows
 
 
+DUCKDB_MEMORY = "256MB"  # a query's working memory in a worker; past it, DuckDB spills to disk
+DUCKDB_THREADS = 2
+
+
+def duckdb_connection(spill: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with bounded working memory (a worker's size stays bounded
+    whatever the file: a sort of a million rows spills to spill instead)."""
+    spill.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(
+        config={"memory_limit": DUCKDB_MEMORY, "threads": DUCKDB_THREADS, "temp_directory": str(spill)}
+    )
+
+
 def _write_typed(staged: Path, final: Path, strings: Staged) -> list[Column]:
     """Every column's type inferred by DuckDB from all its values, and the typed file written."""
-    with duckdb.connect() as con:
+    with duckdb_connection(final.parent.parent / ".spill") as con:  # (datasets/.spill)
         source = f"read_parquet({_literal(staged)})"
         types = infer_types(con, source, strings.names, strings.rows)
         columns = [Column(n, t) for n, t in zip(strings.names, types, strict=True)]
@@ -423,6 +436,7 @@ class DatasetStore:
         self.engine = engine
         self.root = root
         self.max_per_user = max_per_user
+        self.spill = root / "datasets" / ".spill"  # (DuckDB's temporary files, for large sorts)
         self.max_bytes_per_user = max_bytes_per_user
 
     # --- bringing a file ---
@@ -585,7 +599,7 @@ class DatasetStore:
         text_value = f"NULLIF(TRIM(CAST({quoted(target.name)} AS VARCHAR)), '')"
         folder = old.parent
         new = folder / f"{uuid.uuid4().hex}.parquet"
-        with duckdb.connect() as con:
+        with duckdb_connection(self.spill) as con:
             con.execute("SET TimeZone = 'UTC'")
             values = (
                 f"SELECT file_row_number AS r, {text_value} AS v, {converted} AS c "
@@ -652,7 +666,7 @@ class DatasetStore:
         )
         source = f"read_parquet({_literal(self.root / found.stored)})"
         count = max(0, min(int(count), PAGE_LIMIT))
-        with duckdb.connect() as con:
+        with duckdb_connection(self.spill) as con:
             total = con.execute(f"SELECT count(*) FROM {source} {where}", params).fetchone()[0]
             cursor = con.execute(
                 f"SELECT * FROM {source} {where} {'ORDER BY ' + order if order else ''} LIMIT {count} "
@@ -686,7 +700,7 @@ class DatasetStore:
         column = found.column(name)
         source = f"read_parquet({_literal(self.root / found.stored)})"
         q = quoted(column.name)
-        with duckdb.connect() as con:
+        with duckdb_connection(self.spill) as con:
             missing, distinct = con.execute(
                 f"SELECT count(*) - count({q}), approx_count_distinct({q}) FROM {source}"
             ).fetchone()
@@ -722,7 +736,7 @@ class DatasetStore:
         pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
         terms = ", ".join(f"corr({quoted(names[i])}, {quoted(names[j])})" for i, j in pairs)
         source = f"read_parquet({_literal(self.root / found.stored)})"
-        with duckdb.connect() as con:
+        with duckdb_connection(self.spill) as con:
             values = con.execute(f"SELECT {terms} FROM {source}").fetchone()
         size = len(names)
         matrix: list[list] = [[1.0 if i == j else None for j in range(size)] for i in range(size)]
@@ -742,7 +756,7 @@ class DatasetStore:
         q = quoted(column.name)
         value = f"epoch({q})" if column.type == "datetime" else f"CAST({q} AS DOUBLE)"
         source = f"read_parquet({_literal(self.root / found.stored)})"
-        with duckdb.connect() as con:
+        with duckdb_connection(self.spill) as con:
             low, high = con.execute(f"SELECT min({value}), max({value}) FROM {source}").fetchone()
             if low is None:
                 return []
@@ -783,7 +797,7 @@ def _date_format(new_type: str, date_format: str | None) -> str | None:
     if len(date_format) > MAX_DATE_FORMAT or "%" not in date_format or not date_format.isprintable():
         raise DatasetRefused(f"not a date format: {date_format[:MAX_DATE_FORMAT]!r} (e.g. %d/%m/%Y)")
     literal = "'" + date_format.replace("'", "''") + "'"
-    with duckdb.connect() as con:
+    with duckdb.connect(config={"threads": 1}) as con:  # (no data: a format checked)
         try:
             con.execute(f"SELECT TRY_STRPTIME('', {literal})")
         except duckdb.Error:
