@@ -217,8 +217,8 @@ def test_a_chart_round_trips_through_the_address():
         size="s",
         facet="f",
         agg="mean",
-        filters=(("a b", ">=", "3"), ("c&d", "contains", "x|y")),
+        filters=(("a|b", ">=", "3"), ("c&d", "contains", "x|y")),
     )
     assert ChartSpec.from_query(parse_qs(urlencode(spec.query(), doseq=True))) == spec
-    forged = ChartSpec.from_query({"chart": ["pie"], "agg": ["drop table"], "filter": ["a|like|b", "x"]})
+    forged = ChartSpec.from_query({"chart": ["pie"], "agg": ["drop table"], "fc": ["a", "b"], "fo": ["like"]})
     assert forged == ChartSpec()

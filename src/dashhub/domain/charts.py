@@ -47,8 +47,10 @@ class ChartSpec:
                 params[name] = getattr(self, name)
         if self.agg != "count":
             params["agg"] = self.agg
-        if self.filters:
-            params["filter"] = [f"{column}|{operator}|{value}" for column, operator, value in self.filters]
+        if self.filters:  # (three parallel lists: a column's name may hold any character)
+            params["fc"] = [column for column, _op, _value in self.filters]
+            params["fo"] = [operator for _column, operator, _value in self.filters]
+            params["fv"] = [value for _column, _op, value in self.filters]
         return params
 
     @classmethod
@@ -62,10 +64,11 @@ class ChartSpec:
             return value if isinstance(value, str) and 0 < len(value) <= 512 else None
 
         filters = []
-        for raw in list(query.get("filter") or [])[:MAX_FILTERS]:
-            parts = raw.split("|", 2) if isinstance(raw, str) else []
-            if len(parts) == 3 and parts[1] in FILTER_OPERATORS:
-                filters.append((parts[0], parts[1], parts[2]))
+        columns, operators, values = (list(query.get(key) or [])[:MAX_FILTERS] for key in ("fc", "fo", "fv"))
+        for column, operator, value in zip(columns, operators, values, strict=False):
+            texts = all(isinstance(part, str) and len(part) <= 512 for part in (column, operator, value))
+            if texts and column and operator in FILTER_OPERATORS:
+                filters.append((column, operator, value))
         kind, agg = one("chart"), one("agg")
         return cls(
             kind=kind if kind in CHART_KINDS else "bar",

@@ -115,6 +115,7 @@ def chart_figure(data: ChartData, locale: str) -> go.Figure:
         bargap=0.02 if data.x_width else 0.15,
     )
     figure.update_layout(**layout)
+    figure.update_layout(legend_itemsizing="constant")  # (a size encoding: legend marks all alike)
     if not spec.facet:
         figure.update_xaxes(title=spec.x or "")
         figure.update_yaxes(title=_axis_title(data))
