@@ -150,3 +150,28 @@ def test_a_user_cannot_keep_more_than_the_limits_and_nothing_is_left_of_a_refusa
     assert len(store.list(owner)) == 2
     kept = {(tmp_path / "data" / d.stored).name for d in store.list(owner)}
     assert {p.name for p in (tmp_path / "data" / "datasets" / str(owner.user_id)).iterdir()} == kept
+
+
+def test_sorted_pages_neither_overlap_nor_skip_rows_even_with_ties(store, tmp_path):
+    path = tmp_path / "ties.csv"
+    path.write_text("id,band,file_row\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(250)))
+    owner = viewer(store)
+    found = store.add(owner, path, "ties.csv").dataset
+    seen = []
+    for start in range(0, 250, 40):
+        rows, total = store.page(
+            owner, found.id, start, 40, sort=[("band", "desc")], filters=[("id", ">=", 10)]
+        )
+        seen += [r["id"] for r in rows]
+        assert total == 240
+    frame = pd.read_csv(path).query("id >= 10")
+    assert seen == list(frame.sort_values("band", ascending=False, kind="stable")["id"])
+
+
+def test_a_column_named_like_duckdbs_row_number_still_sorts(store, tmp_path):
+    path = tmp_path / "named.csv"
+    path.write_text("FILE_ROW_NUMBER,band\n3,b\n1,c\n2,a\n")
+    owner = viewer(store)
+    found = store.add(owner, path, "named.csv").dataset
+    rows, _total = store.page(owner, found.id, sort=[("band", "asc")])
+    assert [r["FILE_ROW_NUMBER"] for r in rows] == [2, 3, 1]

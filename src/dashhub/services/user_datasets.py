@@ -46,6 +46,7 @@ CATEGORY_SHARE = 0.5  # at most this share of distinct values (and MAX_CATEGORIE
 MAX_CATEGORIES = 1000
 MIN_CATEGORIES = 20  # (so that a small file's few labels are categories too)
 PAGE_LIMIT = 1000
+ROW_NUMBER = "file_row_number"  # (DuckDB's virtual column of a Parquet row's position)
 DUCKDB_TYPES = {
     "integer": "BIGINT",
     "number": "DOUBLE",
@@ -665,14 +666,27 @@ class DatasetStore:
             for name, direction in (sort or [])
         )
         source = f"read_parquet({_literal(self.root / found.stored)})"
-        count = max(0, min(int(count), PAGE_LIMIT))
+        count, start = max(0, min(int(count), PAGE_LIMIT)), max(0, int(start))
         with duckdb_connection(self.spill) as con:
             total = con.execute(f"SELECT count(*) FROM {source} {where}", params).fetchone()[0]
-            cursor = con.execute(
-                f"SELECT * FROM {source} {where} {'ORDER BY ' + order if order else ''} LIMIT {count} "
-                f"OFFSET {max(0, int(start))}",
-                params,
-            )
+            if order and ROW_NUMBER not in {c.name.lower() for c in found.columns}:
+                # Sorted: the page's row numbers first, sorting the sort columns alone (not every
+                # column of a million rows), ties in file order (pages neither overlap nor skip);
+                # then those rows.
+                numbered = f"read_parquet({_literal(self.root / found.stored)}, file_row_number=true)"
+                cursor = con.execute(
+                    f"WITH page AS (SELECT {ROW_NUMBER} AS n FROM {numbered} {where} "
+                    f"ORDER BY {order}, {ROW_NUMBER} LIMIT {count} OFFSET {start}) "
+                    f"SELECT * EXCLUDE ({ROW_NUMBER}) FROM {numbered} "
+                    f"SEMI JOIN page ON {ROW_NUMBER} = page.n ORDER BY {order}, {ROW_NUMBER}",
+                    params,
+                )
+            else:
+                cursor = con.execute(
+                    f"SELECT * FROM {source} {where} {'ORDER BY ' + order if order else ''} "
+                    f"LIMIT {count} OFFSET {start}",
+                    params,
+                )
             names = [described[0] for described in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return rows, int(total)
