@@ -162,3 +162,44 @@ def test_commands_and_gunicorn_on_an_old_schema_say_what_to_do(tmp_path, databas
     )
     assert worker.returncode == 3
     assert "this release needs" in worker.stderr and "Traceback" not in worker.stderr
+
+
+def test_saved_charts_arrive_on_a_0009_database_with_its_datasets_kept(tmp_path, database_url):
+    """0010 from 0009 with a user's dataset in it: the dataset stays, charts of it can be saved."""
+    from dashhub.db import datasets, saved_charts, users
+    from dashhub.services.saved_charts import SavedChartStore
+    from dashhub.services.user_datasets import DatasetStore
+    from tests.support.datasets import viewer
+
+    engine = make_engine(database_url)
+    upgrade(engine, "0009")
+    with engine.begin() as conn:
+        owner = conn.execute(
+            users.insert()
+            .values(username="ana", password_hash="x", role="analyst", created_at=dt.datetime.now(dt.UTC))
+            .returning(users.c.id)
+        ).scalar_one()
+        conn.execute(
+            datasets.insert().values(
+                owner_id=owner,
+                name="ventes",
+                filename="ventes.csv",
+                stored="datasets/1/a.parquet",
+                rows=3,
+                bytes=10,
+                columns='[{"name": "ville", "type": "category"}]',
+                created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+                shared_role=None,
+            )
+        )
+    assert "saved_charts" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    store = DatasetStore(engine, tmp_path)
+    ana = viewer(store, "ana")
+    kept = store.list(ana)
+    assert [(d.name, d.rows) for d in kept] == [("ventes", 3)]
+    SavedChartStore(engine, store).save(ana, kept[0], "par ville", "?chart=bar&x=ville")
+    with engine.connect() as conn:
+        assert conn.execute(select(saved_charts.c.name)).scalars().all() == ["par ville"]
+    engine.dispose()
