@@ -14,6 +14,14 @@ window.dccFunctions.pow10 = function (value) {
   return Number(Math.pow(10, value).toPrecision(3));
 };
 
+// The address as this page last saw it settled: routed to, or written from a view state. An
+// address that differs from it moved under the page (Back, Forward, a link) and is not yet routed.
+let settledAddress = null;
+
+function addressOf(pathname, search) {
+  return pathname + (search || "");
+}
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   dashhub: {
     // The URL is the state. Which page to draw: a new route when the address names something
@@ -28,9 +36,11 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       const shown = views && views.length && views[0] ? views[0].search : null;
       if (current && current.pathname === pathname) {
         if (shown !== null ? shown === search : current.search === search) {
+          settledAddress = addressOf(pathname, search);
           return noUpdate;
         }
       }
+      settledAddress = addressOf(pathname, search);
       return { pathname: pathname, search: search, at: Date.now() };
     },
 
@@ -38,11 +48,18 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     // user made add a history entry (Back undoes them); the page's own first answer only tidies
     // the address it was opened with, in place.
     // A view state from a page drawn for an earlier route (its answer came late, after Back or
-    // a link had already asked for the next page) says nothing about the address.
+    // a link had already asked for the next page) says nothing about the address; nor does one
+    // that arrives after the address moved (Back pressed while the answer was on its way: Dash
+    // holds the route until this callback has run, and writing now would overwrite the entry
+    // Back went to).
     syncAddress: function (views, route, pageRoute) {
       const noUpdate = window.dash_clientside.no_update;
       const view = views && views.length ? views[0] : null;
       if (!view || typeof view.search !== "string" || view.search === window.location.search) {
+        return noUpdate;
+      }
+      const here = addressOf(window.location.pathname, window.location.search);
+      if (settledAddress !== null && here !== settledAddress) {
         return noUpdate;
       }
       if (route && route.at !== undefined) {
@@ -56,6 +73,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         const url = window.location.pathname + view.search + window.location.hash;
         window.history.replaceState(window.history.state, "", url);
       }
+      settledAddress = addressOf(window.location.pathname, view.search);
       return view.search;
     },
 

@@ -34,6 +34,9 @@ def token_for(env: dict, user: str) -> str:
     return made.stdout.strip().splitlines()[-1]
 
 
+TRUNCATED = "truncated"
+
+
 def load(base: str, token: str, callers: int, calls: int):
     """callers threads × calls predictions of 5 iris instances; (ids answered, statuses)."""
     answered, statuses = [], []
@@ -50,9 +53,14 @@ def load(base: str, token: str, callers: int, calls: int):
                     json={"instances": instances("iris", slice(start, start + 5))},
                     timeout=30,
                 )
-            except requests.RequestException:
+            except requests.exceptions.ChunkedEncodingError:
+                # the instance died after its headers went out: nginx cuts the body short
                 with lock:
-                    statuses.append(0)
+                    statuses.append(TRUNCATED)
+                continue
+            except requests.RequestException as error:
+                with lock:
+                    statuses.append(f"no answer: {error!r}")
                 continue
             with lock:
                 statuses.append(response.status_code)
@@ -124,5 +132,8 @@ def test_an_instance_killed_mid_load_loses_nothing_it_answered(topology):  # noq
     runner.join(timeout=120)
     answered, statuses = result["answered"], result["statuses"]
     assert statuses.count(200) > len(statuses) // 2
-    assert set(statuses) <= {200, 502}, "a call in flight when its instance died gets a 502, nothing else"
+    assert set(statuses) <= {200, 502, TRUNCATED}, (
+        "a call in flight when its instance died gets a 502 (or, its headers already sent, a cut body),"
+        " nothing else"
+    )
     assert set(answered) <= logged_ids(url), "every answered instance is in the log"
