@@ -20,6 +20,7 @@ from werkzeug.exceptions import ClientDisconnected
 from wtforms.validators import ValidationError
 
 from dashhub.auth.callbacks import secure_callback
+from dashhub.callbacks import explore_model
 from dashhub.config import ROLES
 from dashhub.container import Services
 from dashhub.domain.charts import (
@@ -36,6 +37,7 @@ from dashhub.figures.common import base_layout, empty_figure
 from dashhub.figures.datasets import chart_figure, chart_title
 from dashhub.i18n import current_locale, fmt_date, fmt_number
 from dashhub.i18n import gettext as _
+from dashhub.i18n import said as said_in_language
 from dashhub.layouts import explore as view
 from dashhub.layouts.common import graph_config, view_state
 from dashhub.registry import by_key
@@ -193,6 +195,7 @@ def register(app: Dash, services: Services) -> None:
     store = services.datasets
     callback = secure_callback(app, "explore")
     _register_upload(app, services, store)
+    explore_model.register(app, services)
 
     @callback(
         Output(IDS.DATASET, "options"),
@@ -396,7 +399,7 @@ def register(app: Dash, services: Services) -> None:
         except DatasetNotFound:
             return _("Only its owner can change this dataset."), no_update
         except DatasetRefused as exc:
-            return _("The type was not changed: {reason}").format(reason=exc), no_update
+            return _("The type was not changed: {reason}").format(reason=said_in_language(exc)), no_update
         said = _("{column} is now of type « {type} » ({count} values).").format(
             column=column,
             type=_(TYPE_NAMES[new_type]),
@@ -498,7 +501,7 @@ def _change(store: DatasetStore, action: str, dataset_id: int, new_name: object)
     except DatasetNotFound:
         return _("Only its owner can rename or delete this dataset."), dataset_id
     except DatasetRefused as exc:
-        return str(exc), dataset_id
+        return said_in_language(exc), dataset_id
 
 
 def _share(store: DatasetStore, dataset_id: int, role: object) -> str:
@@ -529,7 +532,7 @@ def _save_chart(services: Services, dataset: Dataset, name: object, view_data: o
     except DatasetNotFound:
         raise BadInput("dataset", "no such dataset") from None
     except DatasetRefused as exc:
-        return _("The chart was not saved: {reason}").format(reason=exc), no_update
+        return _("The chart was not saved: {reason}").format(reason=said_in_language(exc)), no_update
     return _("Saved as « {name} ».").format(name=saved.name), ""
 
 
@@ -671,7 +674,7 @@ def _register_upload(app: Dash, services: Services, store: DatasetStore) -> None
         try:
             report = store.add(viewer(), received, name)
         except DatasetRefused as exc:
-            return jsonify(error=str(exc)), 400
+            return jsonify(error=said_in_language(exc)), 400
         finally:
             received.unlink(missing_ok=True)
         services.audit.record("dataset_upload", dashboard="explore", dataset=report.dataset.id)

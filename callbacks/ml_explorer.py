@@ -11,6 +11,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
+from flask_login import current_user
 
 from dashhub.auth.callbacks import secure_callback
 from dashhub.background import job_session
@@ -41,8 +42,10 @@ from dashhub.jobs import stop_on_sigterm
 from dashhub.layouts import ml_explorer as view
 from dashhub.layouts.common import as_json, view_state
 from dashhub.layouts.ml_explorer import DATASET_NAMES, IDS, MODEL_NAMES, SLIDER_OFF
+from dashhub.services.dataset_models import dataset_id_of
 from dashhub.services.models import LoadedModel, RegistryError, reference_sample
 from dashhub.services.training import TrainingStopped, calibration, split, trains_inline
+from dashhub.services.user_datasets import Viewer
 from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import BadInput
 
@@ -55,18 +58,41 @@ BOXES = {"type": "ml-slider-box", "model": ALL, "name": ALL}
 
 
 def page(services: Services, search: str) -> object:
-    config, notes = config_from_query(parse_search(search))
-    return view.layout(config, notes, current_locale(), export_ticket(services, DASHBOARD))
+    own = services.dataset_models.available(viewer_of(current_user))
+    config, notes = config_from_query(parse_search(search), (*DATASETS, *(name for name, _label in own)))
+    return view.layout(config, notes, current_locale(), export_ticket(services, DASHBOARD), own)
+
+
+def viewer_of(user) -> Viewer:
+    return Viewer(int(user.id), user.role)
+
+
+def allowed_datasets(services: Services, user=None) -> tuple[str, ...]:
+    """The datasets the user may explore: the bundled ones, and the modelled datasets of « Vos
+    données » they may open (theirs, and those shared with their role)."""
+    return (*DATASETS, *services.dataset_models.names(viewer_of(user or current_user)))
 
 
 # --- inputs ---
 
 
 def config_from_inputs(
-    dataset, model, values, value_ids, words, word_ids, test_size, scale, stratify, seed, cv
+    dataset,
+    model,
+    values,
+    value_ids,
+    words,
+    word_ids,
+    test_size,
+    scale,
+    stratify,
+    seed,
+    cv,
+    datasets: tuple[str, ...] = DATASETS,
 ) -> ExplorerConfig:
-    """The configuration the controls send; a value no control can send is refused with a 400."""
-    if dataset not in DATASETS:
+    """The configuration the controls send; a value no control can send is refused with a 400
+    (a dataset the user may not open among them)."""
+    if dataset not in datasets:
         raise BadInput("dataset", "unknown dataset")
     if model not in MODELS:
         raise BadInput("model", "unknown model")
@@ -130,11 +156,16 @@ def seed_is_valid(seed) -> bool:
     )
 
 
-def run_of(data) -> tuple[ExplorerConfig, bool]:
-    """The configuration a run store names (checked like any input), and whether it is ready."""
+def run_of(data, datasets: tuple[str, ...] = DATASETS) -> tuple[ExplorerConfig, bool]:
+    """The configuration a run store names (read like an address; but a user's dataset they may
+    not open, or no longer, is refused rather than replaced by Iris), and whether it is ready."""
     if not isinstance(data, dict) or not isinstance(data.get("query"), str) or len(data["query"]) > 2000:
         raise BadInput("run", "expected {query, ready}")
-    config, _notes = config_from_query(parse_search(data["query"]))
+    query = parse_search(data["query"])
+    named = query.get("dataset", ["iris"])[-1]
+    if dataset_id_of(named) is not None and named not in datasets:
+        raise BadInput("run", "unknown dataset")
+    config, _notes = config_from_query(query, datasets)
     return config, bool(data.get("ready"))
 
 
@@ -237,6 +268,16 @@ def dataset_info(result: ExplorerResult, locale: str) -> dict:
         (_("Train samples"), fmt_number(result.n_train, 0, locale)),
         (_("Test samples"), fmt_number(result.n_test, 0, locale)),
     ]
+    if info.complete_rows:
+        facts.insert(
+            1,
+            (
+                _("Sampled from"),
+                _("{count} complete rows (every class kept, in file order)").format(
+                    count=fmt_number(info.complete_rows, 0, locale)
+                ),
+            ),
+        )
     share = _("{name}: {count} ({percent}%)")
     distribution = html.Ul(
         [
@@ -370,7 +411,18 @@ def register(app: Dash, services: Services) -> None:
             keep = [no_update] * len(row_ids or []), [no_update] * len(box_ids or [])
             return no_update, no_update, no_update, *keep, True
         config = config_from_inputs(
-            dataset, model, values, value_ids, words, word_ids, test_size, scale, stratify, seed, cv
+            dataset,
+            model,
+            values,
+            value_ids,
+            words,
+            word_ids,
+            test_size,
+            scale,
+            stratify,
+            seed,
+            cv,
+            allowed_datasets(services),
         )
         query = query_for(config)
         rows = row_classes(config, row_ids if isinstance(row_ids, list) else [])
@@ -388,7 +440,11 @@ def register(app: Dash, services: Services) -> None:
                 return {"query": query, "error": session.refusal}
             if not isinstance(query, str) or len(query) > 2000:
                 return {"query": query, "error": _("This page has expired: reload it, then try again.")}
-            config, _notes = config_from_query(parse_search(query))
+            datasets = allowed_datasets(services, session.user)
+            try:
+                config, _ready = run_of({"query": query}, datasets)
+            except BadInput:
+                return {"query": query, "error": _("This dataset is no longer available to you.")}
 
             def progress(done: int, total: int) -> None:
                 set_progress((int(100 * done / total), f"{done} / {total}"))
@@ -437,12 +493,12 @@ def register(app: Dash, services: Services) -> None:
     )
     def cancelled(_clicks, run):
         """The job is cancelled (Dash stops it): say so instead of waiting for it."""
-        run_of(run)
+        run_of(run, allowed_datasets(services))
         return {"query": run["query"], "error": _("Training cancelled: change a setting to train again.")}
 
     def current(run, done) -> tuple[ExplorerConfig, ExplorerResult | None, str | None]:
         """The configuration shown, its result if there is one, and what to say if not."""
-        config, ready = run_of(run)
+        config, ready = run_of(run, allowed_datasets(services))
         if ready:
             result = ml.cached(config)
             if result is None and trains_inline(config, ml.dataset(config.dataset)):
@@ -524,7 +580,7 @@ def register(app: Dash, services: Services) -> None:
     def feature_choices(run, shown, x, y):
         if run is None:
             raise PreventUpdate
-        config, _ready = run_of(run)
+        config, _ready = run_of(run, allowed_datasets(services))
         features = ml.dataset(config.dataset).features
         options = [{"label": f, "value": f} for f in features]
         keep = lambda value, default: value if value in features else default  # noqa: E731
@@ -546,7 +602,7 @@ def register(app: Dash, services: Services) -> None:
     def distribution(tab, feature, run):
         if tab != "distributions" or run is None or feature is None:
             raise PreventUpdate
-        config, _ready = run_of(run)
+        config, _ready = run_of(run, allowed_datasets(services))
         if feature not in ml.dataset(config.dataset).features:
             raise BadInput("feature", "unknown feature")
         return figures.distribution_figure(ml.distribution(config.dataset, feature), current_locale())
@@ -614,7 +670,7 @@ def register_registry(app: Dash, services: Services) -> None:
                     ),
                 ), no_update
             try:
-                config, _ready = run_of(run)
+                config, _ready = run_of(run, allowed_datasets(services, session.user))
             except BadInput:
                 return alert("warning", _("This page has expired: reload it, then try again.")), no_update
             try:

@@ -14,6 +14,7 @@ from dashhub.i18n import gettext as _
 from dashhub.layouts.common import (
     KEEP_CHART_DIMMED,
     chart_card_plain,
+    dropdown_labels,
     graph_config,
     help_panel,
     paged_grid,
@@ -73,6 +74,10 @@ class IDS:
     RETYPE = "explore-retype"
     RETYPE_STATUS = "explore-retype-status"
     RETYPED = "explore-retyped"  # {"dataset": id, "at": …}: a column's type was corrected
+    MODEL_TARGET = "explore-model-target"
+    MODEL_FEATURES = "explore-model-features"
+    MODEL_IT = "explore-model-it"
+    MODEL_STATUS = "explore-model-status"
     VIEW = view_state_id("explore")
 
 
@@ -147,6 +152,14 @@ HELP = [
             "frequent values, and how its values are spread."
         ),
     ),
+    (
+        N_("Model it"),
+        N_(
+            "Pick a column with 2 to 20 classes to predict and at least two numeric columns to predict "
+            "it from: the dataset appears in the machine learning explorer, trained on its complete "
+            "rows (a sample of 20,000 of them, every class kept, when there are more)."
+        ),
+    ),
 ]
 
 
@@ -209,6 +222,7 @@ def layout(
                 className="g-3",
             ),
             _chart_builder(columns, chart),
+            model_card(),
             html.Div(
                 chart_card_plain(IDS.CORRELATIONS, "vos-donnees-correlations", height=460), className="mt-3"
             ),
@@ -218,6 +232,57 @@ def layout(
             dcc.Store(id=IDS.RETYPED),
             view_state_store("explore"),
         ]
+    )
+
+
+def model_card() -> dbc.Card:
+    """« Model it »: a target and numeric features, and the dataset opens in the Explorateur ML."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H2(_("Model it"), className="h5"),
+                html.P(
+                    _(
+                        "Predict a column with a few classes from numeric columns: the dataset then "
+                        "appears in the machine learning explorer, for you and for those you share it with."
+                    ),
+                    className="text-secondary small mb-2",
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                dbc.Label(_("Column to predict"), html_for=IDS.MODEL_TARGET),
+                                dcc.Dropdown(id=IDS.MODEL_TARGET, options=[], clearable=False),
+                            ],
+                            md=4,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label(_("Predict it from"), html_for=IDS.MODEL_FEATURES),
+                                dcc.Dropdown(
+                                    id=IDS.MODEL_FEATURES, options=[], multi=True, labels=dropdown_labels()
+                                ),
+                            ],
+                            md=5,
+                        ),
+                        dbc.Col(
+                            dbc.Button(
+                                [html.I(className="bi bi-cpu me-1"), _("Open in the explorer")],
+                                id=IDS.MODEL_IT,
+                                color="primary",
+                                className="w-100",
+                            ),
+                            md=3,
+                            className="d-flex align-items-end",
+                        ),
+                    ],
+                    className="g-2",
+                ),
+                html.Div(id=IDS.MODEL_STATUS, className="mt-2", **{"aria-live": "polite"}),
+            ]
+        ),
+        className="mt-3",
     )
 
 

@@ -128,7 +128,14 @@ SLIDER_OFF = "ml-slider-off"
 TABS = ("report", "info", "confusion", "roc", "importance", "distributions", "boundary", "versions")
 
 
-def layout(config: ExplorerConfig, notes: list[Note], locale: str, ticket: str) -> html.Div:
+def layout(
+    config: ExplorerConfig,
+    notes: list[Note],
+    locale: str,
+    ticket: str,
+    own: list[tuple[str, str]] | None = None,
+) -> html.Div:
+    """own: the user's modelled datasets of « Vos données », (explorer name, dataset name)."""
     return html.Div(
         [
             html.H1(_("Machine learning model explorer"), className="h3 mb-1"),
@@ -148,7 +155,7 @@ def layout(config: ExplorerConfig, notes: list[Note], locale: str, ticket: str) 
             view_state_store("ml_explorer"),
             dbc.Row(
                 [
-                    dbc.Col(_side_panel(config, locale), lg=4, xl=3, className="mb-3"),
+                    dbc.Col(_side_panel(config, locale, own or []), lg=4, xl=3, className="mb-3"),
                     dbc.Col(_results(config, notes), lg=8, xl=9),
                 ]
             ),
@@ -156,7 +163,14 @@ def layout(config: ExplorerConfig, notes: list[Note], locale: str, ticket: str) 
     )
 
 
-def _side_panel(config: ExplorerConfig, locale: str) -> dbc.Card:
+def dataset_options(own: list[tuple[str, str]]) -> list[dict]:
+    """The bundled datasets, then the user's own (« Vos données : name »)."""
+    bundled = [{"label": _(DATASET_NAMES[d]), "value": d} for d in DATASETS]
+    mine = [{"label": _("Your data: {name}").format(name=label), "value": name} for name, label in own]
+    return bundled + mine
+
+
+def _side_panel(config: ExplorerConfig, locale: str, own: list[tuple[str, str]]) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
@@ -173,7 +187,7 @@ def _side_panel(config: ExplorerConfig, locale: str) -> dbc.Card:
                 dbc.Label(_("Dataset"), html_for=IDS.DATASET),
                 dcc.Dropdown(
                     id=IDS.DATASET,
-                    options=[{"label": _(DATASET_NAMES[d]), "value": d} for d in DATASETS],
+                    options=dataset_options(own),
                     value=config.dataset,
                     clearable=False,
                     className="mb-3",

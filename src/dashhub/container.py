@@ -15,6 +15,7 @@ from dashhub.config import Settings
 from dashhub.db import make_engine
 from dashhub.jobs import CeleryJobs, LocalJobs, TicketSigner, make_manager
 from dashhub.services.cache import QueryCache
+from dashhub.services.dataset_models import DatasetModels
 from dashhub.services.employees import EmployeesService
 from dashhub.services.export_files import ExportFiles, ExportLimits
 from dashhub.services.models import ModelRegistry
@@ -47,6 +48,7 @@ class Services:
     jobs: LocalJobs | CeleryJobs
     datasets: DatasetStore
     saved_charts: SavedChartStore
+    dataset_models: DatasetModels
     pid: int = field(default_factory=os.getpid)
 
     @property
@@ -71,6 +73,7 @@ class Services:
         registry = ModelRegistry(engine)
         limits = settings.datasets
         datasets = DatasetStore(engine, settings.data_dir, limits.max_per_user, limits.max_mb_per_user << 20)
+        dataset_models = DatasetModels(datasets)
         return cls(
             settings=settings,
             engine=engine,
@@ -80,7 +83,7 @@ class Services:
             access=Access(settings),
             sales=SalesService(engine, cache),
             employees=EmployeesService(engine, cache, settings.hr.min_cell_count),
-            ml=MlService(cache),
+            ml=MlService(cache, dataset_models),
             models=registry,
             tokens=TokenStore(engine),
             predictions=PredictionService(
@@ -93,6 +96,7 @@ class Services:
             jobs=make_manager(server, settings),
             datasets=datasets,
             saved_charts=SavedChartStore(engine, datasets),
+            dataset_models=dataset_models,
         )
 
 

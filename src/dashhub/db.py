@@ -123,7 +123,7 @@ users = Table(
 
 # « Vos données »: a user's own file, typed and stored as Parquet under paths.data_dir (the file
 # named here, relative to it), queried by DuckDB; its owner, and the role it is shared with
-# read-only, if any (0009).
+# read-only, if any (0009); how it is modelled in the Explorateur ML, if it is (0011).
 datasets = Table(
     "datasets",
     metadata,
@@ -137,6 +137,8 @@ datasets = Table(
     Column("columns", Text, nullable=False),  # JSON: [{"name": …, "type": …}, …]
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("shared_role", String(16), nullable=True),
+    # JSON {"target": …, "features": […]}: how its owner models it in the Explorateur ML (0011)
+    Column("model_spec", Text, nullable=True),
     Index("ix_datasets_owner_id", "owner_id"),
 )
 

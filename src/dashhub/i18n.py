@@ -80,6 +80,43 @@ def N_(message: str) -> str:
     return message
 
 
+class Word(str):
+    """A parameter of a Said message that is itself a msgid (« numbers »): translated with it."""
+
+
+class Said(Exception):
+    """A refusal whose message is a msgid (marked with N_) and its parameters: str() is English (logs,
+    the command line), said() speaks the user's language. Whole numbers among the parameters are
+    grouped as each language writes them; Word parameters are translated."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message, self.params = message, params
+        english = {k: f"{v:,}" if _whole(v) else v for k, v in params.items()}
+        super().__init__(message.format(**english) if params else message)
+
+    def said(self, locale: str | None = None) -> str:
+        code = locale or current_locale()
+        text = gettext(self.message, code)
+        if not self.params:
+            return text
+        return text.format(**{k: _said_param(v, code) for k, v in self.params.items()})
+
+
+def said(exc: BaseException) -> str:
+    """What to tell the user about exc: in their language when it can say it, else its text."""
+    return exc.said() if isinstance(exc, Said) else str(exc)
+
+
+def _said_param(value: object, code: str) -> object:
+    if _whole(value):
+        return fmt_number(value, 0, code)
+    return gettext(value, code) if isinstance(value, Word) else value
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @lru_cache(maxsize=64)
 def _pattern(pattern: str) -> NumberPattern:
     """A parsed Babel number pattern (parsing costs more than formatting: KPIs are hot)."""

@@ -65,7 +65,7 @@ def test_a_file_that_is_not_a_table_is_refused_in_words(analyst_page, tmp_path):
     page.set_input_files("#explore-file", str(path))
     page.click("#explore-send")
     expect(page.locator("#explore-status")).to_contain_text("Fichier refusé", timeout=30_000)
-    expect(page.locator("#explore-status")).to_contain_text("binary")
+    expect(page.locator("#explore-status")).to_contain_text("le fichier est binaire")
 
 
 def choose(page, control: str, option: str) -> None:
@@ -142,3 +142,14 @@ def test_the_course_iris_scatter_in_one_click(analyst_page):
     table.locator('.ag-header-cell[col-id="species"] .ag-header-cell-filter-button').click()
     page.locator(".ag-filter input.ag-input-field-input").first.fill("virg")  # (contains, by default)
     expect(table.locator(".ag-paging-row-summary-panel")).to_contain_text("sur 50", timeout=20_000)
+    # « Model it »: the species from the four measures, then the dataset in the explorer
+    page.keyboard.press("Escape")  # (the column filter closes)
+    card = page.locator("#explore-model-target")
+    expect(card).to_contain_text("species", timeout=20_000)
+    page.get_by_role("button", name="Ouvrir dans l’explorateur").click()
+    page.locator("#explore-model-link").click()
+    page.wait_for_function("() => window.location.pathname.endsWith('/ml/explorer')", timeout=20_000)
+    expect(page.locator("#ml-dataset")).to_contain_text("Vos données", timeout=20_000)
+    expect(page.locator("#ml-kpi-features")).to_have_text("4", timeout=30_000)
+    expect(page.locator("#ml-kpi-accuracy")).to_contain_text(",", timeout=30_000)
+    assert "dataset=user-" in page.evaluate("location.search")

@@ -184,11 +184,11 @@ REFUSALS = [
         r'^1 value cannot be held exactly as numbers \(beyond ±2\^53\), e\.g\. "9007199254740993"$',
     ),
     ("day", "integer", None, r'^4 values cannot be read as whole numbers, e\.g\. "05/01/2026"'),
-    ("day", "datetime", "%Q", r"^not a date format: '%Q'"),
+    ("day", "datetime", "%Q", r"^not a date format: « %Q »"),
     ("day", "datetime", "dd/mm/yyyy", r"^not a date format"),
     ("day", "integer", "%d/%m/%Y", r"^a date format applies to dates only$"),
-    ("day", "decimal", None, r"^unknown type 'decimal'"),
-    ("nope", "text", None, r"^no column 'nope'"),
+    ("day", "decimal", None, r"^unknown type « decimal »"),
+    ("nope", "text", None, r"^no column « nope »"),
 ]
 
 
@@ -220,3 +220,14 @@ def test_only_the_owner_retypes_and_others_are_told_it_does_not_exist(store, dat
     changed, _ = store.retype(owner, found.id, "ratio", "integer")
     assert types_of(store.get(viewer(store, "viewer"), found.id))["ratio"] == "integer"
     assert changed.shared_role == "viewer"
+
+
+def test_a_refusal_is_said_in_the_users_language(store, dataset):
+    owner, found = dataset
+    with pytest.raises(DatasetRefused) as refused:
+        store.retype(owner, found.id, "species", "boolean")
+    assert refused.value.said("fr").startswith("5 valeurs ne se lisent pas comme vrai ou faux, par exemple")
+    assert refused.value.said("en") == str(refused.value)
+    with pytest.raises(DatasetRefused) as refused:
+        store.retype(owner, found.id, "big", "number")
+    assert refused.value.said("fr").startswith("1 valeur ne peut pas être gardée exactement en nombres")

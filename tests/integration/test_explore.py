@@ -112,7 +112,8 @@ def test_uploads_are_refused_without_login_token_or_under_the_limit(app, anonymo
     assert too_big.status_code == 413 and "Le fichier dépasse" in too_big.get_json()["error"]
     monkeypatch.undo()
     binary = upload(client, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    assert binary.status_code == 400 and "binary" in binary.get_json()["error"]
+    # (said in the user's language: the session speaks French)
+    assert binary.status_code == 400 and "le fichier est binaire" in binary.get_json()["error"]
     uploads = app.server.extensions["dashhub"].settings.data_dir / "uploads"
     assert not list(uploads.glob("*.upload"))
 

@@ -165,7 +165,8 @@ def test_commands_and_gunicorn_on_an_old_schema_say_what_to_do(tmp_path, databas
 
 
 def test_saved_charts_arrive_on_a_0009_database_with_its_datasets_kept(tmp_path, database_url):
-    """0010 from 0009 with a user's dataset in it: the dataset stays, charts of it can be saved."""
+    """0010 and 0011 from 0009 with a user's dataset in it: the dataset stays (not modelled), charts
+    of it can be saved."""
     from dashhub.db import datasets, saved_charts, users
     from dashhub.services.saved_charts import SavedChartStore
     from dashhub.services.user_datasets import DatasetStore
@@ -199,6 +200,7 @@ def test_saved_charts_arrive_on_a_0009_database_with_its_datasets_kept(tmp_path,
     ana = viewer(store, "ana")
     kept = store.list(ana)
     assert [(d.name, d.rows) for d in kept] == [("ventes", 3)]
+    assert kept[0].model_spec is None  # (0011: not modelled until its owner chooses)
     SavedChartStore(engine, store).save(ana, kept[0], "par ville", "?chart=bar&x=ville")
     with engine.connect() as conn:
         assert conn.execute(select(saved_charts.c.name)).scalars().all() == ["par ville"]

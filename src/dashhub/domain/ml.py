@@ -176,11 +176,14 @@ class Note:
     used: str = ""
 
 
-def config_from_query(query: dict[str, list[str]]) -> tuple[ExplorerConfig, list[Note]]:
+def config_from_query(
+    query: dict[str, list[str]], datasets: tuple[str, ...] = DATASETS
+) -> tuple[ExplorerConfig, list[Note]]:
     """The configuration an address asks for: unknown keys ignored, bad values replaced by the
-    default and out-of-range numbers clamped, each change reported as a Note."""
+    default and out-of-range numbers clamped, each change reported as a Note. datasets: the ones
+    the user may open (the bundled ones, and their own modelled datasets)."""
     notes: list[Note] = []
-    dataset = _choice(query, "dataset", DATASETS, "iris", notes)
+    dataset = _choice(query, "dataset", datasets, "iris", notes)
     model = _choice(query, "model", MODELS, "svm", notes)
     params = default_params(model)
     for spec in MODEL_PARAMS[model]:  # in spec order: a kernel is read before its gamma
@@ -338,6 +341,7 @@ class DatasetInfo:
     class_counts: list[int]  # per class, whole dataset
     train_counts: list[int]
     test_counts: list[int]
+    complete_rows: int | None = None  # sampled from this many complete rows (a user's large dataset)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from dashhub.i18n import N_, Said
+
 # What the parser reads at a time, and so the longest record it accepts. Bigger blocks are no
 # faster and hold more memory (the process stays near 160 MB reading any size of file with 2 MB).
 BLOCK_BYTES = 2 << 20
@@ -38,8 +40,9 @@ DECIMAL_COMMA = re.compile(r"^-?[\d\s.\u00a0\u202f]*\d,\d+$")  # « 12,5 », « 
 ASCII_NEWLINES = {"utf-8-sig", "utf-8", "utf8", "cp1252", "latin-1", "latin1", "iso-8859-1", "iso-8859-15"}
 
 
-class FileRejected(Exception):
-    """The file as a whole cannot be loaded (unreadable, wrong columns)."""
+class FileRejected(Said):
+    """The file as a whole cannot be loaded (unreadable, wrong columns): str() for the command
+    line, said() in the user's language on the web."""
 
 
 @dataclass(frozen=True)
@@ -105,20 +108,25 @@ def encoding_name(encoding: str) -> str:
     return names.get(encoding.lower(), encoding)
 
 
-def bad_byte_message(path: Path, encoding: str) -> str:
+def bad_byte(path: Path, encoding: str) -> FileRejected:
     """Which line holds the first byte that is not text in encoding, and what to try."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    name = encoding_name(encoding)
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 decoder.decode(line)
             except UnicodeDecodeError as bad:
-                byte = bad.object[bad.start]
-                return (
-                    f"line {number}: byte 0x{byte:02X} is not {encoding_name(encoding)} text; the file is "
-                    "binary or in another encoding (try --encoding cp1252, latin-1 or utf-16)"
+                return FileRejected(
+                    N_(
+                        "line {line}: byte {byte} is not {encoding} text; the file is binary or in another "
+                        "encoding (try --encoding cp1252, latin-1 or utf-16)"
+                    ),
+                    line=str(number),
+                    byte=f"0x{bad.object[bad.start]:02X}",
+                    encoding=name,
                 )
-    return f"the file is not {encoding_name(encoding)} text"
+    return FileRejected(N_("the file is not {encoding} text"), encoding=name)
 
 
 def format_hint(header: list[str], first_row: list[str] | None, fmt: CsvFormat) -> str | None:
@@ -151,8 +159,14 @@ def _csv_rows(text: io.TextIOBase, sep: str) -> Iterator[tuple[list[str], int]]:
             return
         except csv.Error as exc:
             if "field limit" in str(exc):
-                raise FileRejected(f"line {reader.line_num}: a record is longer than {_limit()}") from None
-            raise FileRejected(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+                raise FileRejected(
+                    N_("line {line}: a record is longer than {limit}"),
+                    line=str(reader.line_num),
+                    limit=_limit(),
+                ) from None
+            raise FileRejected(
+                N_("line {line}: not readable as CSV ({reason})"), line=str(reader.line_num), reason=str(exc)
+            ) from None
         yield row, reader.line_num
 
 
@@ -165,13 +179,13 @@ def read_header(path: Path, fmt: CsvFormat, encoding: str) -> Header:
                 if any(cell.strip() for cell in cells):
                     break
             else:
-                raise FileRejected("the file is empty")
+                raise FileRejected(N_("the file is empty"))
             try:
                 first = next((row for row, _ in rows if any(c.strip() for c in row)), None)
             except FileRejected:
                 first = None  # (only for the separator hint: the parser says what is wrong)
         except UnicodeDecodeError:
-            raise FileRejected(bad_byte_message(path, encoding)) from None
+            raise bad_byte(path, encoding) from None
     written = [name.lstrip("\ufeff").strip() for name in cells]
     trailing = 0
     while len(written) > 1 and written[-1] == "":  # a trailing separator, not a column
@@ -237,10 +251,10 @@ class CsvReader:
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             message = str(exc)
             if isinstance(exc, UnicodeDecodeError) or "invalid UTF8" in message:
-                raise FileRejected(bad_byte_message(self.path, self.encoding)) from None
+                raise bad_byte(self.path, self.encoding) from None
             if "straddl" in message:
-                raise FileRejected(f"a record is longer than {_limit()}") from None
-            raise FileRejected(f"not readable as CSV ({message.splitlines()[0]})") from None
+                raise FileRejected(N_("a record is longer than {limit}"), limit=_limit()) from None
+            raise FileRejected(N_("not readable as CSV ({reason})"), reason=message.splitlines()[0]) from None
         self.records = returned + len(self._skipped)
 
     def _skip(self, row) -> str:

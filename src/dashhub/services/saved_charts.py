@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dashhub.db import datasets, saved_charts
+from dashhub.i18n import N_
 from dashhub.services.user_datasets import Dataset, DatasetNotFound, DatasetRefused, DatasetStore, Viewer
 
 MAX_NAME = 128
@@ -46,19 +47,21 @@ def clean_name(name: str) -> str:
     """The name with its whitespace collapsed (1 to MAX_NAME characters), or a refusal."""
     cleaned = " ".join(str(name).split())
     if not cleaned:
-        raise SavedChartRefused("a saved chart needs a name")
+        raise SavedChartRefused(N_("a saved chart needs a name"))
     if len(cleaned) > MAX_NAME:
-        raise SavedChartRefused(f"a saved chart's name has at most {MAX_NAME} characters")
+        raise SavedChartRefused(N_("a saved chart's name has at most {most} characters"), most=MAX_NAME)
     return cleaned
 
 
 def check_query(query: str) -> str:
     if not isinstance(query, str):
-        raise SavedChartRefused("a chart is saved as its address's query string")
+        raise SavedChartRefused(N_("a chart is saved as its address's query string"))
     if len(query) > MAX_QUERY:
-        raise SavedChartRefused(f"the chart's address is too long to save (at most {MAX_QUERY:,} characters)")
+        raise SavedChartRefused(
+            N_("the chart's address is too long to save (at most {most} characters)"), most=MAX_QUERY
+        )
     if not query.isprintable():
-        raise SavedChartRefused("the chart's address holds control characters")
+        raise SavedChartRefused(N_("the chart's address holds control characters"))
     return query
 
 
@@ -106,7 +109,8 @@ class SavedChartStore:
                 count = conn.execute(select(func.count()).select_from(saved_charts).where(*mine)).scalar_one()
                 if count >= MAX_PER_DATASET:
                     raise SavedChartRefused(
-                        f"at most {MAX_PER_DATASET} saved charts per dataset: remove one to save another"
+                        N_("at most {most} saved charts per dataset: remove one to save another"),
+                        most=MAX_PER_DATASET,
                     )
                 conn.execute(
                     insert(saved_charts).values(

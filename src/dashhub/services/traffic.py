@@ -26,7 +26,7 @@ from dashhub.domain.ml import ModelVersion, config_from_query, query_for
 from dashhub.domain.query import parse_search
 from dashhub.services.models import LoadedModel, ModelRegistry, reference_sample
 from dashhub.services.predictions import log_row, predictions_of
-from dashhub.services.training import bundled_dataset, calibration, evaluate, split
+from dashhub.services.training import LOADERS, bundled_dataset, calibration, evaluate, split
 
 # The seed's screen (« Écran du cours »): SVM on Breast Cancer, accuracy 0.947 on 114 test rows.
 DEMO_MODEL = "cancer"
@@ -226,6 +226,11 @@ def simulate(
     http.headers["Authorization"] = f"Bearer {token}"
     served = _served(http, url, model)
     names = [f["name"] for f in served["features"]]
+    if served["dataset"] not in LOADERS:
+        raise SimulationError(
+            f"{model} was trained on a user's own dataset: the simulator sends rows of the bundled "
+            f"datasets ({', '.join(LOADERS)}) only"
+        )
     data = bundled_dataset(served["dataset"])
     if data.features != names:
         raise SimulationError(f"the features of {model} are not those of the {served['dataset']} dataset")

@@ -55,7 +55,7 @@ GRID = 80  # decision boundary resolution per axis
 PERMUTATION_REPEATS = 5
 PERMUTATION_ROWS = 500
 HISTOGRAM_BINS = 20
-RESULTS_VERSION = 1  # bump when what a result holds changes: old cache entries are then ignored
+RESULTS_VERSION = 2  # bump when what a result holds changes: old cache entries are then ignored
 
 Progress = Callable[[int, int], None]
 
@@ -75,6 +75,7 @@ class Dataset:
     y: np.ndarray  # class index per row
     features: list[str]
     classes: list[str]
+    complete_rows: int | None = None  # a user's dataset sampled down: its complete rows before
 
 
 LOADERS = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_cancer}
@@ -221,6 +222,7 @@ def evaluate(
             class_counts=np.bincount(data.y, minlength=n_classes).tolist(),
             train_counts=np.bincount(y_train, minlength=n_classes).tolist(),
             test_counts=np.bincount(y_test, minlength=n_classes).tolist(),
+            complete_rows=data.complete_rows,
         ),
         accuracy=float(np.mean(predicted == y_test)),
         report=report_rows(y_test, predicted, data.classes),
@@ -430,19 +432,26 @@ def trains_inline(config: ExplorerConfig, data: Dataset) -> bool:
 class MlService:
     """The explorer's questions, answered through the shared cache (any worker, any host)."""
 
-    def __init__(self, cache: QueryCache) -> None:
+    def __init__(self, cache: QueryCache, user_data=None) -> None:
         self._cache = cache
+        # users' own datasets (services.dataset_models.DatasetModels): load(name), revision(name)
+        self._user_data = user_data
 
-    @staticmethod
-    def dataset(name: str) -> Dataset:
-        return bundled_dataset(name)
+    def dataset(self, name: str) -> Dataset:
+        """A bundled dataset, or a user's modelled one (« user-12 »: access is checked where the
+        name comes in, by the explorer)."""
+        if name in LOADERS or self._user_data is None:
+            return bundled_dataset(name)
+        return self._user_data.load(name)
 
-    @staticmethod
-    def _key(what: str, args: tuple) -> str:
-        return QueryCache.key("ml", RESULTS_VERSION, what, (*args, SKLEARN_VERSION))
+    def _key(self, what: str, args: tuple, dataset: str) -> str:
+        """A cache key; a user's dataset adds its revision (its file and how it is modelled), so
+        that a type change or a new target never answers from an older result."""
+        revision = "" if dataset in LOADERS or self._user_data is None else self._user_data.revision(dataset)
+        return QueryCache.key("ml", RESULTS_VERSION, what, (*args, revision, SKLEARN_VERSION))
 
     def result_key(self, config: ExplorerConfig) -> str:
-        return self._key("result", (config.fingerprint(),))
+        return self._key("result", (config.fingerprint(),), config.dataset)
 
     def cached(self, config: ExplorerConfig) -> ExplorerResult | None:
         return self._cache.peek(self.result_key(config))
@@ -468,17 +477,19 @@ class MlService:
             X_train, _X_test, y_train, _y_test = split(config, data)
             return permutation(config, data, fit(config, X_train, y_train, lambda: None))
 
-        return self._cache.get_or_compute(self._key("permutation", (config.fingerprint(),)), compute)
+        return self._cache.get_or_compute(
+            self._key("permutation", (config.fingerprint(),), config.dataset), compute
+        )
 
     def boundary(self, config: ExplorerConfig, axes: tuple[str, str] | None) -> Boundary:
         return self._cache.get_or_compute(
-            self._key("boundary", (config.fingerprint(), axes)),
+            self._key("boundary", (config.fingerprint(), axes), config.dataset),
             lambda: boundary(config, self.dataset(config.dataset), axes),
         )
 
     def distribution(self, dataset: str, feature: str) -> Distribution:
         return self._cache.get_or_compute(
-            self._key("distribution", (dataset, feature)),
+            self._key("distribution", (dataset, feature), dataset),
             lambda: distribution(self.dataset(dataset), feature),
         )
 

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
 from dashhub.db import datasets, saved_charts
-from dashhub.i18n import N_
+from dashhub.i18n import N_, Said, Word
 from dashhub.services.csv_reader import (
     DECIMAL_COMMA,
     SEPARATORS,
@@ -71,8 +71,12 @@ class DatasetNotFound(LookupError):
     """No such dataset for this user (missing, or someone else's and not shared with them)."""
 
 
-class DatasetRefused(ValueError):
-    """The file or the request cannot be taken, with why (said to the user)."""
+class DatasetRefused(Said, ValueError):
+    """The file or the request cannot be taken, with why (said to the user in their language)."""
+
+    @classmethod
+    def of(cls, rejected: FileRejected) -> DatasetRefused:
+        return cls(rejected.message, **rejected.params)
 
 
 @dataclass(frozen=True)
@@ -101,12 +105,13 @@ class Dataset:
     columns: tuple[Column, ...]
     created_at: dt.datetime
     shared_role: str | None
+    model_spec: str | None = None  # JSON {"target", "features"}: see services/dataset_models.py
 
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:
                 return column
-        raise DatasetRefused(f"no column {name!r} in {self.name}")
+        raise DatasetRefused(N_("no column « {column} » in {name}"), column=name, name=self.name)
 
 
 @dataclass
@@ -213,17 +218,19 @@ def _kind(path: Path) -> str:
         with path.open("rb") as raw:
             head = raw.read(8)
     except OSError as exc:
-        raise DatasetRefused(f"cannot read the file: {exc.strerror}") from None
+        raise DatasetRefused(N_("cannot read the file: {reason}"), reason=exc.strerror) from None
     if head.startswith(ZIP_MAGIC):
         return "xlsx"  # (any other zip is refused there, with what it is)
     if head.startswith(b"PAR1"):
         return "parquet"
     if head.startswith(b"PARE"):
-        raise DatasetRefused("the Parquet file is encrypted: save it without encryption")
+        raise DatasetRefused(N_("the Parquet file is encrypted: save it without encryption"))
     if head.startswith(OLE_MAGIC):
         raise DatasetRefused(
-            "the file is a password-protected Excel workbook or an old .xls one: "
-            "save it as .xlsx without a password, or as CSV"
+            N_(
+                "the file is a password-protected Excel workbook or an old .xls one: "
+                "save it as .xlsx without a password, or as CSV"
+            )
         )
     return "csv"
 
@@ -231,7 +238,9 @@ def _kind(path: Path) -> str:
 def _names(written: list[str]) -> list[str]:
     names = column_names(written)
     if len(names) > MAX_COLUMNS:
-        raise DatasetRefused(f"{len(names):,} columns: at most {MAX_COLUMNS} are kept")
+        raise DatasetRefused(
+            N_("{count} columns: at most {most} are kept"), count=len(names), most=MAX_COLUMNS
+        )
     return names
 
 
@@ -275,16 +284,16 @@ def _csv_reader(path: Path, fmt: CsvFormat | None) -> CsvReader:
     try:
         if _looks_binary(path):
             # (before reading a header: bytes that are not text are said as such, not as an encoding)
-            raise DatasetRefused("the file is binary, not a text table (CSV)")
+            raise DatasetRefused(N_("the file is binary, not a text table (CSV)"))
         reader = CsvReader(path, fmt or CsvFormat())
         if fmt is None and (found := _detected_format(reader.header)) is not None:
             reader = CsvReader(path, found)
     except OSError as exc:
-        raise DatasetRefused(f"cannot read the file: {exc.strerror}") from None
+        raise DatasetRefused(N_("cannot read the file: {reason}"), reason=exc.strerror) from None
     except LookupError:
-        raise DatasetRefused("unknown text encoding") from None
+        raise DatasetRefused(N_("unknown text encoding")) from None
     except FileRejected as exc:
-        raise DatasetRefused(str(exc)) from None
+        raise DatasetRefused.of(exc) from None
     return reader
 
 
@@ -339,14 +348,14 @@ def _stage_parquet(path: Path, target: Path) -> Staged:
     try:
         source = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
-        raise DatasetRefused(f"not a readable Parquet file ({_first_line(exc)})") from None
+        raise DatasetRefused(N_("not a readable Parquet file ({reason})"), reason=_first_line(exc)) from None
     with source:
         # (what the footer declares; a file that lies about it fails to decode, and is refused then)
         metadata = source.metadata
         declared = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
         if declared > MAX_PARQUET_BYTES:
             size = f"{declared / (1 << 30):.1f} GB"
-            raise DatasetRefused(f"the Parquet file holds {size} uncompressed: at most 1 GB")
+            raise DatasetRefused(N_("the Parquet file holds {size} uncompressed: at most 1 GB"), size=size)
         return _stage_arrow(source.schema_arrow, source.iter_batches(batch_size=PARQUET_BATCH_ROWS), target)
 
 
@@ -354,7 +363,7 @@ def _stage_arrow(schema: pa.Schema, batches: Iterable[pa.RecordBatch], target: P
     """Typed Arrow batches (a Parquet file's, an example's) as strings, so that their columns are
     typed by the same rules as a CSV file's."""
     if not schema.names:
-        raise DatasetRefused("the file has no column")
+        raise DatasetRefused(N_("the file has no column"))
     strings = Staged(_names(schema.names))
     for field_ in schema:
         _check_readable(field_)
@@ -363,7 +372,7 @@ def _stage_arrow(schema: pa.Schema, batches: Iterable[pa.RecordBatch], target: P
             target, strings.names, ([_as_text(c) for c in batch.columns] for batch in batches)
         )
     except (pa.ArrowException, OSError) as exc:
-        raise DatasetRefused(f"not a readable Parquet file ({_first_line(exc)})") from None
+        raise DatasetRefused(N_("not a readable Parquet file ({reason})"), reason=_first_line(exc)) from None
     return strings
 
 
@@ -382,13 +391,17 @@ def _check_readable(column: pa.Field) -> None:
     types Arrow cannot write as text."""
     if pa.types.is_nested(column.type):
         raise DatasetRefused(
-            f"column {column.name!r} holds nested values ({column.type}): only flat columns can be read"
+            N_("column « {column} » holds nested values ({type}): only flat columns can be read"),
+            column=column.name,
+            type=str(column.type),
         )
     try:
         pa.array([], column.type).cast(pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         raise DatasetRefused(
-            f"column {column.name!r} is of a type that cannot be read ({column.type})"
+            N_("column « {column} » is of a type that cannot be read ({type})"),
+            column=column.name,
+            type=str(column.type),
         ) from None
 
 
@@ -456,7 +469,9 @@ class DatasetStore:
         """Store one of EXAMPLES for viewer (shipped with Plotly or scikit-learn: no download), typed
         as the same table uploaded as a file would be."""
         if key not in EXAMPLES:
-            raise DatasetRefused(f"no example {key!r} (one of {', '.join(EXAMPLES)})")
+            raise DatasetRefused(
+                N_("no example « {key} » (one of {known})"), key=key, known=", ".join(EXAMPLES)
+            )
         table = pa.Table.from_pandas(example_frame(key), preserve_index=False)
         return self._import(
             viewer, key, lambda staged: _stage_arrow(table.schema, table.to_batches(), staged)
@@ -468,7 +483,9 @@ class DatasetStore:
         count, used = self._usage(viewer)
         if count >= self.max_per_user:
             raise DatasetRefused(
-                f"you already keep {count} datasets (at most {self.max_per_user}): delete one first"
+                N_("you already keep {count} datasets (at most {most}): delete one first"),
+                count=count,
+                most=self.max_per_user,
             )
         folder = self.root / "datasets" / str(viewer.user_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -477,19 +494,20 @@ class DatasetStore:
         try:
             strings = stage(staged)
             if strings.rows == 0:
-                raise DatasetRefused("the file has no row under its header")
+                raise DatasetRefused(N_("the file has no row under its header"))
             columns = _write_typed(staged, final, strings)
             if used + final.stat().st_size > self.max_bytes_per_user:
                 raise DatasetRefused(
-                    f"your datasets would take {(used + final.stat().st_size) >> 20} MB "
-                    f"(at most {self.max_bytes_per_user >> 20} MB): delete one first"
+                    N_("your datasets would take {size} MB (at most {most} MB): delete one first"),
+                    size=(used + final.stat().st_size) >> 20,
+                    most=self.max_bytes_per_user >> 20,
                 )
             report = ImportReport(rejected=strings.rejected, first_rejected=strings.first_rejected)
             report.dataset = self._record(viewer, Path(filename).name, final, strings.rows, columns)
             return report
         except FileRejected as exc:
             final.unlink(missing_ok=True)
-            raise DatasetRefused(str(exc)) from None
+            raise DatasetRefused.of(exc) from None
         except BaseException:
             final.unlink(missing_ok=True)
             raise
@@ -554,7 +572,7 @@ class DatasetStore:
     def rename(self, viewer: Viewer, dataset_id: int, name: str) -> Dataset:
         cleaned = " ".join(name.split())[:MAX_NAME]
         if not cleaned:
-            raise DatasetRefused("a dataset needs a name")
+            raise DatasetRefused(N_("a dataset needs a name"))
         self._owned(viewer, dataset_id)
         with self.engine.begin() as conn:
             conn.execute(update(datasets).where(datasets.c.id == dataset_id).values(name=cleaned))
@@ -563,7 +581,9 @@ class DatasetStore:
     def share(self, viewer: Viewer, dataset_id: int, role: str | None, roles: tuple[str, ...]) -> Dataset:
         """Share read-only with every user of role (None: nobody but the owner)."""
         if role is not None and role not in roles:
-            raise DatasetRefused(f"unknown role {role!r} (one of {', '.join(roles)})")
+            raise DatasetRefused(
+                N_("unknown role « {role} » (one of {known})"), role=str(role), known=", ".join(roles)
+            )
         self._owned(viewer, dataset_id)
         with self.engine.begin() as conn:
             conn.execute(update(datasets).where(datasets.c.id == dataset_id).values(shared_role=role))
@@ -589,7 +609,11 @@ class DatasetStore:
         change is refused with how many and the first examples, and nothing changes. Returns the
         dataset and {"changed": how many values were converted}."""
         if new_type not in COLUMN_TYPES:
-            raise DatasetRefused(f"unknown type {new_type!r} (one of {', '.join(COLUMN_TYPES)})")
+            raise DatasetRefused(
+                N_("unknown type « {type} » (one of {known})"),
+                type=str(new_type),
+                known=", ".join(COLUMN_TYPES),
+            )
         fmt = _date_format(new_type, date_format)
         found = self._owned(viewer, dataset_id)
         target = found.column(column)
@@ -614,9 +638,7 @@ class DatasetStore:
                     f"SELECT v FROM ({values}) WHERE v IS NOT NULL AND c IS NULL "
                     "GROUP BY v ORDER BY min(r) LIMIT 3"
                 ).fetchall()
-                raise DatasetRefused(
-                    _lost_message(int(lost), target.type, new_type, [e[0] for e in examples])
-                )
+                raise _lost(int(lost), target.type, new_type, [e[0] for e in examples])
             chosen = ", ".join(
                 f"{converted} AS {quoted(c.name)}" if c.name == target.name else quoted(c.name)
                 for c in found.columns
@@ -642,7 +664,7 @@ class DatasetStore:
             ).rowcount
         if not swapped:  # (changed or deleted meanwhile: this rewrite of the old file is not kept)
             new.unlink(missing_ok=True)
-            raise DatasetRefused("the dataset changed meanwhile: try again")
+            raise DatasetRefused(N_("the dataset changed meanwhile: try again"))
         old.unlink(missing_ok=True)
         return self.get(viewer, dataset_id), {"changed": int(present)}
 
@@ -696,7 +718,7 @@ class DatasetStore:
         for name, operator, value in filters:
             column = found.column(name)
             if operator not in FILTER_OPERATORS:
-                raise DatasetRefused(f"unknown filter {operator!r}")
+                raise DatasetRefused(N_("unknown filter « {operator} »"), operator=str(operator))
             if operator == "contains":
                 clauses.append(f"CAST({quoted(column.name)} AS VARCHAR) ILIKE ?")
                 params.append(
@@ -766,7 +788,7 @@ class DatasetStore:
         found = self.get(viewer, dataset_id)
         column = found.column(name)
         if column.type not in ("integer", "number", "datetime"):
-            raise DatasetRefused(f"{name} is not a number or a date")
+            raise DatasetRefused(N_("{name} is not a number or a date"), name=name)
         q = quoted(column.name)
         value = f"epoch({q})" if column.type == "datetime" else f"CAST({q} AS DOUBLE)"
         source = f"read_parquet({_literal(self.root / found.stored)})"
@@ -793,10 +815,10 @@ class DatasetStore:
 
 EXACT_INTEGERS = 2**53  # beyond, a DOUBLE does not hold every whole number
 TYPE_NOUNS = {  # (one value, several values) as the refusal says them
-    "integer": ("a whole number", "whole numbers"),
-    "number": ("a number", "numbers"),
-    "datetime": ("a date", "dates"),
-    "boolean": ("true or false", "true or false"),
+    "integer": (Word(N_("a whole number")), Word(N_("whole numbers"))),
+    "number": (Word(N_("a number")), Word(N_("numbers"))),
+    "datetime": (Word(N_("a date")), Word(N_("dates"))),
+    "boolean": (Word(N_("true or false")), Word(N_("true or false"))),
 }
 MAX_DATE_FORMAT = 64
 MAX_EXAMPLE = 40
@@ -807,15 +829,19 @@ def _date_format(new_type: str, date_format: str | None) -> str | None:
     if date_format is None or date_format == "":
         return None
     if new_type != "datetime":
-        raise DatasetRefused("a date format applies to dates only")
+        raise DatasetRefused(N_("a date format applies to dates only"))
     if len(date_format) > MAX_DATE_FORMAT or "%" not in date_format or not date_format.isprintable():
-        raise DatasetRefused(f"not a date format: {date_format[:MAX_DATE_FORMAT]!r} (e.g. %d/%m/%Y)")
+        raise DatasetRefused(
+            N_("not a date format: « {format} » (e.g. %d/%m/%Y)"), format=date_format[:MAX_DATE_FORMAT]
+        )
     literal = "'" + date_format.replace("'", "''") + "'"
     with duckdb.connect(config={"threads": 1}) as con:  # (no data: a format checked)
         try:
             con.execute(f"SELECT TRY_STRPTIME('', {literal})")
         except duckdb.Error:
-            raise DatasetRefused(f"not a date format: {date_format!r} (e.g. %d/%m/%Y)") from None
+            raise DatasetRefused(
+                N_("not a date format: « {format} » (e.g. %d/%m/%Y)"), format=date_format
+            ) from None
     return literal
 
 
@@ -842,17 +868,35 @@ def _retyped(q: str, old_type: str, new_type: str, fmt: str | None) -> str:
     return f"TRY_CAST({value} AS {DUCKDB_TYPES[new_type]})"
 
 
-def _lost_message(lost: int, old_type: str, new_type: str, examples: list[str]) -> str:
+def _lost(lost: int, old_type: str, new_type: str, examples: list[str]) -> DatasetRefused:
+    """The refusal of a type change that would lose lost values (with the first examples)."""
     shown = ", ".join(
         '"' + (e if len(e) <= MAX_EXAMPLE else e[: MAX_EXAMPLE - 1] + "…") + '"' for e in examples
     )
     one, several = TYPE_NOUNS[new_type]
     if old_type == "integer" and new_type == "number":
-        said = f"{lost:,} value{'s' if lost != 1 else ''} cannot be held exactly as {several}"
-        return f"{said} (beyond ±2^53), e.g. {shown}"
+        if lost == 1:
+            return DatasetRefused(
+                N_("1 value cannot be held exactly as {kind} (beyond ±2^53), e.g. {examples}"),
+                kind=several,
+                examples=shown,
+            )
+        return DatasetRefused(
+            N_("{count} values cannot be held exactly as {kind} (beyond ±2^53), e.g. {examples}"),
+            count=lost,
+            kind=several,
+            examples=shown,
+        )
     if lost == 1:
-        return f"1 value cannot be read as {one}, e.g. {shown}"
-    return f"{lost:,} values cannot be read as {several}, e.g. {shown}"
+        return DatasetRefused(
+            N_("1 value cannot be read as {kind}, e.g. {examples}"), kind=one, examples=shown
+        )
+    return DatasetRefused(
+        N_("{count} values cannot be read as {kind}, e.g. {examples}"),
+        count=lost,
+        kind=several,
+        examples=shown,
+    )
 
 
 def _dataset(row) -> Dataset:
@@ -867,4 +911,5 @@ def _dataset(row) -> Dataset:
         columns=tuple(Column(c["name"], c["type"]) for c in json.loads(row.columns)),
         created_at=row.created_at,
         shared_role=row.shared_role,
+        model_spec=row.model_spec,
     )

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
+from dashhub.i18n import N_
 from dashhub.services.csv_reader import FileRejected, Ragged
 
 MAX_UNCOMPRESSED = 1 << 30  # the archive's members inflated, all together
@@ -29,7 +30,7 @@ RATIO_GRACE = 100 << 10  # (small members may compress better than that: only la
 MAX_MEMBERS = 10_000
 BATCH_CELLS = 1_000_000  # cells held in Python before a batch is handed on
 WORKBOOK = "xl/workbook.xml"
-DAMAGED = "the file is damaged: a zip archive (an Excel .xlsx workbook?) that cannot be read"
+DAMAGED = N_("the file is damaged: a zip archive (an Excel .xlsx workbook?) that cannot be read")
 
 
 def check_archive(path: Path) -> None:
@@ -40,20 +41,29 @@ def check_archive(path: Path) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise FileRejected(DAMAGED) from None
     if len(members) > MAX_MEMBERS:
-        raise FileRejected(f"the zip archive has {len(members):,} files: at most {MAX_MEMBERS:,}")
+        raise FileRejected(
+            N_("the zip archive has {count} files: at most {most}"), count=len(members), most=MAX_MEMBERS
+        )
     if WORKBOOK not in {member.filename for member in members}:
-        raise FileRejected("the file is a zip archive, not an Excel workbook (.xlsx) nor a CSV file")
+        raise FileRejected(N_("the file is a zip archive, not an Excel workbook (.xlsx) nor a CSV file"))
     if any(member.flag_bits & 0x1 for member in members):
-        raise FileRejected("the workbook is password-protected: save it without a password")
+        raise FileRejected(N_("the workbook is password-protected: save it without a password"))
     total = sum(member.file_size for member in members)
     if total > MAX_UNCOMPRESSED:
-        raise FileRejected(f"the workbook holds {total / (1 << 30):.1f} GB once unzipped: at most 1 GB")
+        raise FileRejected(
+            N_("the workbook holds {size} GB once unzipped: at most 1 GB"), size=f"{total / (1 << 30):.1f}"
+        )
     for member in members:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > RATIO_GRACE and ratio > MAX_RATIO:
             raise FileRejected(
-                f"the workbook's {member.filename} inflates {ratio:,.0f} times (at most {MAX_RATIO}): "
-                "refused as a possible zip bomb"
+                N_(
+                    "the workbook's {member} inflates {ratio} times (at most {most}): "
+                    "refused as a possible zip bomb"
+                ),
+                member=member.filename,
+                ratio=round(ratio),
+                most=MAX_RATIO,
             )
 
 
@@ -107,9 +117,11 @@ class XlsxReader:
             self._book = load_workbook(self._handle, read_only=True, data_only=True)
             sheets = self._book.worksheets
         except Exception as exc:  # (openpyxl says a damaged workbook many ways)
-            raise FileRejected(f"the Excel workbook cannot be read: {_reason(exc)}") from None
+            raise FileRejected(
+                N_("the Excel workbook cannot be read: {reason}"), reason=_reason(exc)
+            ) from None
         if not sheets:
-            raise FileRejected("the Excel workbook has no sheet")
+            raise FileRejected(N_("the Excel workbook has no sheet"))
         sheet = sheets[0]
         sheet.reset_dimensions()  # (a declared « A1:XFD1048576 » would pad every row to 16,384 cells)
         return _guarded(
@@ -122,7 +134,7 @@ class XlsxReader:
             written = _trimmed(cells)
             if written:
                 return number, [name.strip() for name in written]
-        raise FileRejected("the file is empty")
+        raise FileRejected(N_("the file is empty"))
 
     @property
     def width(self) -> int:
@@ -169,7 +181,7 @@ def _guarded(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[
     except FileRejected:
         raise
     except Exception as exc:  # (bad XML, a missing part, a bad CRC: openpyxl and zipfile say many ways)
-        raise FileRejected(f"the Excel workbook cannot be read: {_reason(exc)}") from None
+        raise FileRejected(N_("the Excel workbook cannot be read: {reason}"), reason=_reason(exc)) from None
 
 
 def _reason(exc: Exception) -> str:
