@@ -30,6 +30,23 @@ CORPUS = {
         2,
         ("SELECT sum(amount) FROM sales", 2469.0),
     ),
+    "a-spreadsheet-title-above-the-header": (
+        b"Ventes 2025\n\ndate;region;product;amount\n2025-01-01;Nord;A;1 234,50\n",
+        [],
+        1,
+        ["line 3: the file looks semicolon-separated with decimal commas: use --sep ';' --decimal ','"],
+        0,
+        None,
+    ),
+    "a-spreadsheet-title-above-the-header-with-options": (
+        b"Ventes 2025;;;\nExport du 03/12/2025;;;\ndate;region;product;amount\n"
+        b"2025-01-01;Nord;A;1 234,50\n2025-01-01;Nord;A;x\n2025-01-02;Nord;A;1,5\n",
+        ["--sep", ";", "--decimal", ",", "--max-rejected", "50%"],
+        3,
+        ["line 5: amount is not a number", "Loaded 2 rows"],
+        2,
+        ("SELECT sum(amount) FROM sales", 1236.0),
+    ),
     "tab-separated": (
         b"date\tregion\tproduct\tamount\n2025-01-01\tNord\tA\t1\n",
         [],

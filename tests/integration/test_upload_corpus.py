@@ -166,6 +166,47 @@ CASES = [
         id="header-after-blank-lines",
     ),
     pytest.param(
+        text(
+            "Rapport des ventes 2025\n\nville;ventes;jour\nLyon;10,5;2026-01-05\nNice;2\n"
+            "Paris;1 234,25;2026-01-06\nLille;3;2026-01-07\n"
+        ),
+        "rapport.csv",
+        Stored(
+            3,
+            {"ville": "category", "ventes": "number", "jour": "datetime"},
+            rejected=[(5, "expected 3 fields, found 2")],
+            values={"ville": ["Lyon", "Paris", "Lille"], "ventes": [10.5, 1234.25, 3.0]},
+        ),
+        id="title-blank-line-semicolons-decimal-commas",
+    ),
+    pytest.param(
+        text("Export CRM\nExporté le 03/12/2025\nnom,âge\nAnaïs,31\nRené,45\nZoë,28,x\n"),
+        "crm.csv",
+        Stored(
+            2,
+            {"nom": "category", "âge": "integer"},
+            rejected=[(6, "expected 2 fields, found 3")],
+            values={"nom": ["Anaïs", "René"], "âge": [31, 45]},
+        ),
+        id="two-title-lines",
+    ),
+    pytest.param(
+        text("Rapport;;;\n;;;\nproduit;prix;stock;\nPomme;1,5;3;\nPoire;2;4;\n", "cp1252"),
+        "stock.csv",
+        Stored(
+            2,
+            {"produit": "category", "prix": "number", "stock": "integer"},
+            values={"produit": ["Pomme", "Poire"], "prix": [1.5, 2.0]},
+        ),
+        id="title-with-trailing-separators",
+    ),
+    pytest.param(
+        text("ville\nLyon\nParis\n\nNice\n"),
+        "villes.csv",
+        Stored(3, {"ville": "category"}, values={"ville": ["Lyon", "Paris", "Nice"]}),
+        id="one-column-nothing-skipped",
+    ),
+    pytest.param(
         text("formula,cmd\n=1+2,+cmd|' /C calc'!A0\n@SUM(A1:A2),-2+3\n=HYPERLINK(\"http://x\")),=A1\n"),
         "formulas.csv",
         Stored(

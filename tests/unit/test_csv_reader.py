@@ -10,7 +10,7 @@ import random
 import pytest
 
 from dashhub.services import csv_reader
-from dashhub.services.csv_reader import CsvReader, FileRejected
+from dashhub.services.csv_reader import CsvFormat, CsvReader, FileRejected
 
 HEADER = ["date", "region", "product", "amount"]
 
@@ -29,8 +29,8 @@ def reference(text: str, width: int) -> tuple[list[tuple[int, list[str]]], list[
     return rows, ragged
 
 
-def read_all(path) -> tuple[list[tuple[int, list[str]]], list[int]]:
-    reader = CsvReader(path)
+def read_all(path, **fmt) -> tuple[list[tuple[int, list[str]]], list[int]]:
+    reader = CsvReader(path, CsvFormat(**fmt))
     found = []
     for table, records in reader.batches():
         columns = [table[name].to_pylist() for name in reader.header.names]
@@ -127,3 +127,73 @@ def test_a_record_longer_than_a_block_is_refused_with_the_limit(tmp_path, monkey
     path.write_text("date,region,product,amount\n" + f'2026-01-01,"{"N" * (3 << 20)}",A,1\n')
     with pytest.raises(FileRejected, match="a record is longer than 1 MB"):
         list(CsvReader(path).batches())
+
+
+@pytest.mark.parametrize(
+    ("content", "sep", "line", "titles", "names"),
+    [
+        # (a spreadsheet's export: a title, a date, a blank line, then the table)
+        (
+            "Rapport des ventes 2025\nExporté le 03/12/2025\n\nville;ventes\nLyon;1,5\nNice;2\n",
+            ";",
+            4,
+            [1, 2],
+            None,
+        ),
+        ("Rapport\nville,ventes\nLyon,1.5\nNice,2\n", ",", 2, [1], None),
+        ("Rapport;;;\n;;;\nville;ventes;;\nLyon;1,5;;\nNice;2;;\n", ";", 3, [1], None),
+        # (read under the wrong separator, the header is still found: the hint names it)
+        ("Rapport\n\nville;ventes\nLyon;1,5\nNice;2\n", ",", 3, [1], ["ville;ventes"]),
+        # (none skipped: one column; a table from the first line; a title too wide to be one)
+        ("ville\nLyon\nNice\n", ",", 1, [], ["ville"]),
+        ("ville;ventes\nLyon;1,5\nNice;2,5\n", ";", 1, [], None),
+        ("ville;ventes\nLyon;1,5\nNice;2,5\n", ",", 1, [], ["ville;ventes"]),
+        ("Ventes, 2025\nville;ventes\nLyon;1,5\nNice;2\n", ";", 1, [], ["Ventes, 2025"]),
+        (",valeur\n0,1\n1,2\n", ",", 1, [], ["", "valeur"]),
+        ("Titre\nville,ventes\n", ",", 1, [], ["Titre"]),  # (a header without rows: no table)
+        ("Titre\nville;ventes\nLyon\nNice\n", ";", 1, [], ["Titre"]),  # (rows of one field)
+    ],
+)
+def test_title_lines_above_the_header_are_skipped_only_above_a_table(
+    tmp_path, content, sep, line, titles, names
+):
+    path = tmp_path / "f.csv"
+    path.write_text(content)
+    header = CsvReader(path, CsvFormat(sep=sep)).header
+    assert (header.line, header.titles) == (line, titles)
+    assert header.written == (names or ["ville", "ventes"])
+    assert CsvReader(path, CsvFormat(sep=sep), titles=False).header.line == 1
+
+
+def test_rows_under_a_titled_header_keep_their_file_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 2048)  # many blocks
+    rows = [f"Ville {i};{i},5;2026-01-05" for i in range(400)]
+    rows[3] = "Nice;2"  # (line 9, early: the header is still found)
+    rows[300] = 'Pau;"1\n2";x;y'  # (lines 306-307, over two lines)
+    content = "Rapport des ventes 2025\r\nExporté le 03/12/2025\r\n\r\nville;ventes;jour\r\n\r\n"
+    path = tmp_path / "f.csv"
+    path.write_text(content + "\r\n".join(rows) + "\r\n", newline="")
+    reader = CsvReader(path, CsvFormat(sep=";"))
+    found, ragged = read_all(path, sep=";")
+    assert (reader.header.line, reader.header.titles, reader.header.names) == (
+        4,
+        [1, 2],
+        ["ville", "ventes", "jour"],
+    )
+    assert found[0] == (6, ["Ville 0", "0,5", "2026-01-05"])
+    assert found[-1] == (406, ["Ville 399", "399,5", "2026-01-05"])
+    assert len(found) == 398
+    assert ragged == [9, 306]
+    list(reader.batches())
+    assert reader.ragged.kept == [(3, "expected 3 fields, found 2"), (300, "expected 3 fields, found 4")]
+
+
+def test_a_title_in_another_encoding_and_past_the_sample(tmp_path, monkeypatch):
+    path = tmp_path / "f.csv"
+    path.write_bytes("Relevé de l'été\na,b\n1,2\n3,4\n".encode("utf-16"))
+    reader = CsvReader(path)
+    assert (reader.encoding, reader.header.line, reader.header.titles) == ("utf-16", 2, [1])
+    assert read_all(path) == ([(3, ["1", "2"]), (4, ["3", "4"])], [])
+    monkeypatch.setattr(csv_reader, "TITLE_BYTES", 12)  # (the table starts past what is looked at)
+    path.write_text("Relevé de l'été\na,b\n1,2\n3,4\n")
+    assert CsvReader(path).header.line == 1

@@ -2,9 +2,10 @@
 
 pyarrow's CSV parser reads the records, a block at a time, as columns of strings (so memory stays
 flat whatever the file's size); this module adds what a loader needs around it: the encoding
-(detected or given), a header that need not be on line 1, a hint when the separator is not the
-expected one, rows with the wrong number of fields kept apart with their reason, and the file's
-line number of any record, for messages (« line 12: amount is not a number »).
+(detected or given), a header that need not be on line 1 (blank lines and a spreadsheet's title
+lines before it are skipped), a hint when the separator is not the expected one, rows with the wrong
+number of fields kept apart with their reason, and the file's line number of any record, for
+messages (« line 12: amount is not a number »).
 
 Records are numbered from 0 after the header, as the parser sees them: blank lines are not records,
 a quoted field may span lines. Most files have one record per line and no blank line: then a
@@ -38,6 +39,10 @@ MAX_KEPT = 1000  # rows with the wrong number of fields kept with their reason (
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "vertical bar", ",": "comma"}
 DECIMAL_COMMA = re.compile(r"^-?[\d\s.\u00a0\u202f]*\d,\d+$")  # « 12,5 », « 1 234,50 », « 1.234,5 »
 ASCII_NEWLINES = {"utf-8-sig", "utf-8", "utf8", "cp1252", "latin-1", "latin1", "iso-8859-1", "iso-8859-15"}
+# Title lines above the header (« Rapport des ventes 2025 »): looked for among the first records
+# of the file's first bytes only.
+TITLE_RECORDS = 20
+TITLE_BYTES = 64 << 10
 
 
 class FileRejected(Said):
@@ -63,6 +68,7 @@ class Header:
     trailing: int  # separators after the last name (« a,b,c, »)
     first_row: list[str] | None  # the first record after it, for the separator hint
     written: list[str] = field(default_factory=list)  # the names as written (case kept)
+    titles: list[int] = field(default_factory=list)  # the lines skipped as titles above it
 
 
 @dataclass
@@ -170,20 +176,27 @@ def _csv_rows(text: io.TextIOBase, sep: str) -> Iterator[tuple[list[str], int]]:
         yield row, reader.line_num
 
 
-def read_header(path: Path, fmt: CsvFormat, encoding: str) -> Header:
-    """The first non-blank record, its line, and the record after it."""
+def read_header(path: Path, fmt: CsvFormat, encoding: str, titles: bool = True) -> Header:
+    """The first non-blank record, its line, and the record after it; with titles, the first
+    record after the file's title lines (see table_start)."""
+    start = table_start(path, fmt, encoding) if titles else 1
+    skipped: list[int] = []
     with open_text(path, encoding) as text:
         rows = _csv_rows(text, fmt.sep)
         try:
-            for cells, line in rows:  # noqa: B007 (the header's line, after the loop)
+            previous = 0
+            for cells, line in rows:  # (the header's line: after the loop)
+                first, previous = previous + 1, line
                 if any(cell.strip() for cell in cells):
-                    break
+                    if first >= start:
+                        break
+                    skipped.append(first)
             else:
                 raise FileRejected(N_("the file is empty"))
             try:
-                first = next((row for row, _ in rows if any(c.strip() for c in row)), None)
+                first_row = next((row for row, _ in rows if any(c.strip() for c in row)), None)
             except FileRejected:
-                first = None  # (only for the separator hint: the parser says what is wrong)
+                first_row = None  # (only for the separator hint: the parser says what is wrong)
         except UnicodeDecodeError:
             raise bad_byte(path, encoding) from None
     written = [name.lstrip("\ufeff").strip() for name in cells]
@@ -191,16 +204,88 @@ def read_header(path: Path, fmt: CsvFormat, encoding: str) -> Header:
     while len(written) > 1 and written[-1] == "":  # a trailing separator, not a column
         written.pop()
         trailing += 1
-    return Header([name.lower() for name in written], line, trailing, first, written)
+    return Header([name.lower() for name in written], line, trailing, first_row, written, skipped)
+
+
+def table_start(path: Path, fmt: CsvFormat, encoding: str) -> int:
+    """The line the table's header starts on when title lines come before it, else 1.
+
+    The first TITLE_RECORDS non-blank records of the first TITLE_BYTES are read under each
+    separator (fmt's first). Under one, the header is the first record of two fields or more
+    (counted up to its last non-empty cell: « a;b », but not « Rapport;;; » nor « a, »), provided
+    that the record after it has as many fields and that at most one of those after it (or one in
+    five) has not; the records before it, of one field, are titles. The separator whose header
+    comes first wins (a « ; » file whose rows hold decimal commas is not a « , » one). Nothing is
+    skipped when a title has as many fields as that header under any separator (« Ventes, 2025 »
+    above « a;b » stays), when the header is not a record under fmt's separator, or when the file
+    is one column wide (no header of two fields)."""
+    with path.open("rb") as raw:
+        head = raw.read(TITLE_BYTES)
+        truncated = bool(raw.read(1))
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=not truncated)
+    lines = io.StringIO(text.lstrip("\ufeff"), newline="").readlines()
+    if truncated and len(lines) > 1:
+        lines.pop()  # (cut in the middle)
+    seps = [fmt.sep] + [sep for sep in SEPARATORS if sep != fmt.sep]
+    records = {sep: _first_records(lines, sep) for sep in seps}
+    tables = [table for sep in seps if (table := _table_under(records[sep])) is not None]
+    if not tables:
+        return 1
+    line, width = min(tables, key=lambda table: table[0])  # (fmt's separator's on a tie)
+    titles = [record for record in records[fmt.sep] if record[0] < line]
+    if not titles or line not in {start for start, _ in records[fmt.sep]}:
+        return 1
+    for other in seps:
+        if any(_fields(cells) >= width for start, cells in records[other] if start < line):
+            return 1
+    return line
+
+
+def _first_records(lines: list[str], sep: str) -> list[tuple[int, list[str]]]:
+    """(the line it starts on, its cells) of the first TITLE_RECORDS non-blank records."""
+    found: list[tuple[int, list[str]]] = []
+    reader = csv.reader(lines, delimiter=sep)
+    previous = 0
+    try:
+        for cells in reader:
+            start, previous = previous + 1, reader.line_num
+            if any(cell.strip() for cell in cells):
+                found.append((start, cells))
+                if len(found) == TITLE_RECORDS:
+                    break
+    except csv.Error:
+        pass  # (what precedes it is enough to judge; the reader says what is wrong)
+    return found
+
+
+def _fields(cells: list[str]) -> int:
+    """The fields of a record up to its last non-empty one (« Rapport;;; » has one)."""
+    return max((i + 1 for i, cell in enumerate(cells) if cell.strip()), default=0)
+
+
+def _table_under(records: list[tuple[int, list[str]]]) -> tuple[int, int] | None:
+    """(the header's line, its fields) under one separator, when its records make a table."""
+    for k, (line, cells) in enumerate(records):
+        width = _fields(cells)
+        if width < 2:
+            continue  # (a title, or a file of one column)
+        sizes = {len(cells), width}  # (with or without the header's trailing separators)
+        after = [len(row) in sizes or _fields(row) == width for _, row in records[k + 1 :]]
+        if after and after[0] and after.count(False) <= max(1, len(after) // 5):
+            return line, width
+        return None
+    return None
 
 
 class CsvReader:
     """A file's header, then its records as batches of string columns named by the header."""
 
-    def __init__(self, path: Path, fmt: CsvFormat = CsvFormat()) -> None:
+    def __init__(self, path: Path, fmt: CsvFormat = CsvFormat(), *, titles: bool = True) -> None:
+        """titles: skip title lines above the header (see table_start); False: the header is the
+        first non-blank record."""
         self.path, self.fmt = path, fmt
         self.encoding = detect_encoding(path, fmt.encoding)
-        self.header = read_header(path, fmt, self.encoding)
+        self.header = read_header(path, fmt, self.encoding, titles)
         self.ragged = Ragged()
         self.records = 0  # records read so far (returned, ragged or blank)
         self._skipped: list[int] = []  # records the parser did not return, in order
