@@ -1,9 +1,14 @@
 """« Vos données » (issue 16): a generated CSV of N rows (~100 bytes each: ids, timestamps to the
 second, categories, numbers, a free-text comment, booleans) stored by `DatasetStore.add` in a
 process of its own, as a worker would (wall time and peak resident memory, the peak reset between
-phases); then, each cold (a fresh call: DuckDB opens the Parquet file per call, there is no app
-cache for datasets), the median and the maximum of N runs of: table pages, column summaries, the
-chart builder's grouped bar and density scatter over all rows, and the figure drawn from them.
+phases); then, each cold (a fresh call: DuckDB reads the Parquet file afresh per call, there is no
+app cache for datasets), the median and the maximum of N runs of: table pages, column summaries,
+the chart builder's grouped bar and density scatter over all rows, and the figure drawn from them.
+
+A table page sorted on one column without filters reads that column's sort index (a .npy file
+beside the Parquet file, built by the first such sort): the "first sort" questions remove the
+indexes before each run (untimed), so they time the build; the questions after them find the index.
+Pages sorted on two columns, or sorted and filtered, take DuckDB's sort (no index).
 
 In the same run, plain pandas in another process: `pd.read_csv` of the same file, then the same
 charts (a groupby mean, a numpy 80 × 80 histogram2d) on the loaded frame, checked against
@@ -127,11 +132,16 @@ class Peak:
         self._stop.set()
 
 
-def cold_runs(function: Callable[[], object], runs: int) -> tuple[dict, object]:
-    """runs fresh calls: their times (ms) and the last answer."""
+def cold_runs(
+    function: Callable[[], object], runs: int, before: Callable[[], object] | None = None
+) -> tuple[dict, object]:
+    """runs fresh calls: their times (ms) and the last answer (before, if given, runs untimed
+    before each call)."""
     times = []
     answer = None
     for _ in range(runs):
+        if before is not None:
+            before()
         started = time.perf_counter()
         answer = function()
         times.append((time.perf_counter() - started) * 1000)
@@ -169,9 +179,21 @@ def child_dashhub(tmp: Path, csv_path: Path, runs: int) -> dict:
     out["types"] = {c.name: c.type for c in dataset.columns}
     out["rejected"] = report.rejected
     did = dataset.id
+    stored = tmp / dataset.stored
 
-    questions: dict[str, tuple[str, Callable[[], object]]] = {
+    def no_index() -> None:
+        """The dataset's sort indexes removed (dashhub's first sort of a column builds one)."""
+        for index in stored.parent.glob(f"{stored.stem}.sort-*.npy"):
+            index.unlink()
+
+    questions: dict[str, tuple] = {  # (goal, question[, what runs untimed before each run])
         "table page: first 100 rows": ("page", lambda: store.page(viewer, did, 0, 100)),
+        "table page: 100 rows at row 500,000": ("page", lambda: store.page(viewer, did, 500_000, 100)),
+        "table page: first 100 rows sorted by price, first sort of the column (index built)": (
+            "page",
+            lambda: store.page(viewer, did, 0, 100, sort=[("price", "desc")]),
+            no_index,
+        ),
         "table page: first 100 rows sorted by price": (
             "page",
             lambda: store.page(viewer, did, 0, 100, sort=[("price", "desc")]),
@@ -179,6 +201,25 @@ def child_dashhub(tmp: Path, csv_path: Path, runs: int) -> dict:
         "table page: 100 rows at row 500,000 sorted by price": (
             "page",
             lambda: store.page(viewer, did, 500_000, 100, sort=[("price", "desc")]),
+        ),
+        "table page: 100 rows at row 500,000 sorted by comment (text), first sort (index built)": (
+            "page",
+            lambda: store.page(viewer, did, 500_000, 100, sort=[("comment", "asc")]),
+            no_index,
+        ),
+        "table page: 100 rows at row 500,000 sorted by comment (text)": (
+            "page",
+            lambda: store.page(viewer, did, 500_000, 100, sort=[("comment", "asc")]),
+        ),
+        "table page: 100 rows at row 500,000 sorted by city, then price (two columns)": (
+            "page",
+            lambda: store.page(viewer, did, 500_000, 100, sort=[("city", "asc"), ("price", "desc")]),
+        ),
+        "table page: 100 rows at row 200,000 sorted by price, quantity > 10 (sort and filter)": (
+            "page",
+            lambda: store.page(
+                viewer, did, 200_000, 100, sort=[("price", "desc")], filters=[("quantity", ">", 10)]
+            ),
         ),
         "column summary: price (number)": ("summary", lambda: store.summary(viewer, did, "price")),
         "column summary: city (category)": ("summary", lambda: store.summary(viewer, did, "city")),
@@ -198,13 +239,21 @@ def child_dashhub(tmp: Path, csv_path: Path, runs: int) -> dict:
     }
     out["questions"] = {}
     answers = {}
-    for name, (goal, function) in questions.items():
+    for name, (goal, function, *before) in questions.items():
         peak.reset()
-        times, answers[name] = cold_runs(function, runs)
+        times, answers[name] = cold_runs(function, runs, *before)
         out["questions"][name] = {**times, "goal": goal, "peak_mb": peak.read()}
 
     bar = answers["chart: grouped bar (mean price by city and channel)"]
     density = answers["chart: density scatter (score against price)"]
+    out["sorted_ids"] = {
+        name: [row["id"] for row in answers[name][0]]
+        for name in (
+            "table page: first 100 rows sorted by price",
+            "table page: 100 rows at row 500,000 sorted by price",
+            "table page: 100 rows at row 500,000 sorted by comment (text)",
+        )
+    }
     out["bar"] = {"shape": bar.shape, "rows": [[r[0], r[1], r[2]] for r in bar.rows]}
     out["density"] = {"shape": density.shape, "counts": sorted(int(r[2]) for r in density.rows)}
     out["figures"] = {}
@@ -263,6 +312,18 @@ def child_pandas(csv_path: Path, runs: int) -> dict:
     out["bar"] = [[channel, city, float(value)] for (channel, city), value in means.items()]
     cells = answers["chart: density scatter (score against price)"]
     out["density"] = sorted(int(n) for n in cells.ravel() if n)
+    # (the order a sorted page must follow: stable, missing values last; untimed)
+    by_price = frame.sort_values("price", ascending=False, kind="stable", na_position="last")["id"]
+    # (an empty comment is "" in the stored file; DuckDB compares text by its UTF-8 bytes, as
+    # Python compares str: "É" after "z")
+    by_comment = frame["comment"].fillna("").sort_values(kind="stable", na_position="last")
+    out["sorted_ids"] = {
+        "table page: first 100 rows sorted by price": by_price.iloc[:100].tolist(),
+        "table page: 100 rows at row 500,000 sorted by price": by_price.iloc[500_000:500_100].tolist(),
+        "table page: 100 rows at row 500,000 sorted by comment (text)": frame["id"]
+        .loc[by_comment.index[500_000:500_100]]
+        .tolist(),
+    }
     peak.stop()
     return out
 
@@ -396,6 +457,11 @@ def main() -> None:
         f"{len(ours['density']['counts'])} cells, {sum(ours['density']['counts']):,} rows, "
         f"same cell counts as histogram2d: {ours['density']['counts'] == theirs['density']}"
     )
+    for name, ids in ours["sorted_ids"].items():
+        print(
+            f"checked: {name}: the same rows in the same order as pandas' stable sort_values "
+            f"(missing last): {ids == theirs['sorted_ids'][name]}"
+        )
 
 
 if __name__ == "__main__":

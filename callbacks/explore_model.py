@@ -142,7 +142,7 @@ def register(app: Dash, services: Services) -> None:
         except DatasetNotFound:
             return dbc.Alert(_("This dataset no longer exists."), color="warning", className="small py-2")
         except ModelRefused as exc:
-            return dbc.Alert(str(exc), color="warning", className="small py-2")
+            return dbc.Alert(exc.said(), color="warning", className="small py-2")
         services.audit.record(
             "dataset_model", dashboard="explore", dataset=dataset_id, target=target_name, features=len(chosen)
         )

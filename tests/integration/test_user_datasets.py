@@ -3,6 +3,14 @@ by DuckDB; every number compared with pandas on the same file; one user never re
 
 from __future__ import annotations
 
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,3 +183,179 @@ def test_a_column_named_like_duckdbs_row_number_still_sorts(store, tmp_path):
     found = store.add(owner, path, "named.csv").dataset
     rows, _total = store.page(owner, found.id, sort=[("band", "asc")])
     assert [r["FILE_ROW_NUMBER"] for r in rows] == [2, 3, 1]
+
+
+# --- a page sorted on one column, read through the column's sort index ---
+
+SORTABLE = 230
+
+
+def sortable_file(path) -> None:
+    """Ties in every column, missing numbers, integers and dates, text bytes beyond ASCII."""
+    rng = random.Random(16)
+    lines = ["id,band,price,label,when"]
+    for i in range(SORTABLE):
+        band = "" if i % 11 == 0 else str(i % 4)
+        price = "" if i % 13 == 0 else rng.choice(["1.5", "2.25", "10", "99.99", "-3"])
+        label = rng.choice(["b", "a", "É", "ab", "z", "B"])
+        when = "" if i % 17 == 0 else f"2026-0{1 + i % 3}-1{i % 5} 10:00:00"
+        lines.append(f"{i},{band},{price},{label},{when}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def sort_indexes(store, found) -> list[str]:
+    stored = store.root / found.stored
+    return sorted(p.name for p in stored.parent.iterdir() if p.name != stored.name)
+
+
+def pages(store, owner, found, sort, size=40) -> list[int]:
+    seen = []
+    for start in range(0, SORTABLE + size, size):
+        rows, total = store.page(owner, found.id, start, size, sort=sort)
+        assert total == SORTABLE
+        assert all(list(row) == [c.name for c in found.columns] for row in rows)
+        seen += [row["id"] for row in rows]
+    return seen
+
+
+def test_pages_sorted_on_one_column_follow_pandas_stable_sort_built_or_read_from_the_index(store, tmp_path):
+    path = tmp_path / "sortable.csv"
+    sortable_file(path)
+    owner = viewer(store)
+    found = store.add(owner, path, "sortable.csv").dataset
+    assert {c.name: c.type for c in found.columns} == {
+        "id": "integer",
+        "band": "integer",
+        "price": "number",
+        "label": "category",
+        "when": "datetime",
+    }
+    frame = pd.read_csv(path, parse_dates=["when"])
+    folder = (store.root / found.stored).parent
+    for name in ("band", "price", "label", "when", "id"):
+        for direction in ("asc", "desc"):
+            expected = frame.sort_values(
+                name, ascending=direction == "asc", kind="stable", na_position="last"
+            )["id"].tolist()
+            # each page from an index built for it (the column's first sort this way)
+            seen = []
+            for start in range(0, SORTABLE, 40):
+                for index in folder.glob("*.npy"):
+                    index.unlink()
+                rows, _ = store.page(owner, found.id, start, 40, sort=[(name, direction)])
+                seen += [r["id"] for r in rows]
+            assert seen == expected, (name, direction)
+            # then every page from the index kept beside the file
+            assert pages(store, owner, found, [(name, direction)]) == expected, (name, direction)
+            assert len(sort_indexes(store, found)) == 1
+    assert all(name.endswith(".npy") for name in sort_indexes(store, found))
+    # two sort columns, or a sort and a filter: DuckDB sorts, in the same order
+    expected = frame.sort_values(
+        ["band", "price"], ascending=[False, True], kind="stable", na_position="last"
+    )["id"].tolist()
+    assert pages(store, owner, found, [("band", "desc"), ("price", "asc")]) == expected
+    rows, total = store.page(owner, found.id, 0, 1000, sort=[("price", "desc")], filters=[("band", "=", 2)])
+    kept = frame[frame["band"] == 2].sort_values("price", ascending=False, kind="stable", na_position="last")
+    assert [r["id"] for r in rows] == kept["id"].tolist() and total == len(kept)
+
+
+def test_a_sort_after_a_type_change_follows_the_new_values_and_the_old_index_is_gone(store, tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("id,code\n1,9\n2,10\n3,100\n4,\n5,10\n")
+    owner = viewer(store)
+    found = store.add(owner, path, "codes.csv").dataset
+    assert found.column("code").type == "integer"
+
+    def ids(direction: str) -> list[int]:
+        return [r["id"] for r in store.page(owner, found.id, sort=[("code", direction)])[0]]
+
+    assert (ids("asc"), ids("desc")) == ([1, 2, 5, 3, 4], [3, 2, 5, 1, 4])
+    old = Path(found.stored).stem
+    found, _ = store.retype(owner, found.id, "code", "text")
+    assert sort_indexes(store, found) == []  # (the old file's indexes went with it)
+    assert (ids("asc"), ids("desc")) == ([2, 5, 3, 1, 4], [1, 3, 2, 5, 4])  # ("10" < "100" < "9")
+    assert sort_indexes(store, found) and not any(n.startswith(old) for n in sort_indexes(store, found))
+    found, _ = store.retype(owner, found.id, "code", "integer")
+    assert (ids("asc"), ids("desc")) == ([1, 2, 5, 3, 4], [3, 2, 5, 1, 4])
+
+
+def test_deleting_a_dataset_leaves_no_sort_index(store, tmp_path):
+    path = tmp_path / "sortable.csv"
+    sortable_file(path)
+    owner = viewer(store)
+    found = store.add(owner, path, "sortable.csv").dataset
+    kept = store.add(owner, path, "kept.csv").dataset
+    for dataset in (found, kept):
+        store.page(owner, dataset.id, sort=[("price", "asc")])
+        store.page(owner, dataset.id, sort=[("label", "desc")])
+    folder = store.root / "datasets" / str(owner.user_id)
+
+    def files_of(dataset) -> list[str]:
+        return sorted(
+            p.suffix for p in folder.iterdir() if p.name.startswith(Path(dataset.stored).stem + ".")
+        )
+
+    assert files_of(found) == files_of(kept) == [".npy", ".npy", ".parquet"]
+    store.delete(owner, found.id)
+    assert files_of(found) == [] and len(list(folder.iterdir())) == 3
+    assert store.page(owner, kept.id, sort=[("label", "desc")])[1] == SORTABLE
+
+
+def test_a_damaged_sort_index_is_built_again(store, tmp_path):
+    path = tmp_path / "sortable.csv"
+    sortable_file(path)
+    owner = viewer(store)
+    found = store.add(owner, path, "sortable.csv").dataset
+    expected = store.page(owner, found.id, 0, 1000, sort=[("price", "desc")])
+    (index,) = (store.root / found.stored).parent.glob("*.npy")
+    for damage in (b"not an index", index.read_bytes()[:200]):
+        index.write_bytes(damage)
+        assert store.page(owner, found.id, 0, 1000, sort=[("price", "desc")]) == expected
+        assert np.load(index).shape == (SORTABLE,)
+
+
+def test_first_sorts_at_once_agree_and_leave_one_index(store, tmp_path):
+    path = tmp_path / "sortable.csv"
+    sortable_file(path)
+    owner = viewer(store)
+    found = store.add(owner, path, "sortable.csv").dataset
+    expected = pd.read_csv(path).sort_values("price", kind="stable", na_position="last")["id"].tolist()
+    answers: list[tuple[int, list[int]]] = []
+
+    def read(start: int) -> None:
+        rows, _ = store.page(owner, found.id, start, 40, sort=[("price", "asc")])
+        answers.append((start, [r["id"] for r in rows]))
+
+    threads = [threading.Thread(target=read, args=(start,)) for start in range(0, SORTABLE, 40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [i for _, ids in sorted(answers) for i in ids] == expected
+    assert len(sort_indexes(store, found)) == 1  # (no temporary file left)
+
+
+def test_a_forked_job_reads_pages_after_its_parent_did(store, tmp_path):
+    """The process's DuckDB database is its own: a job forked from a worker that read pages opens
+    another, and does not hang on the parent's (whose threads were not forked)."""
+    path = tmp_path / "sortable.csv"
+    sortable_file(path)
+    owner = viewer(store)
+    found = store.add(owner, path, "sortable.csv").dataset
+    expected = (store.page(owner, found.id, 40, 40, sort=[("when", "desc")]), store.page(owner, found.id))
+    child = os.fork()
+    if child == 0:  # (the child answers through its exit code only)
+        try:
+            store.engine.dispose(close=False)
+            same = (store.page(owner, found.id, 40, 40, sort=[("when", "desc")]), store.page(owner, found.id))
+            os._exit(0 if same == expected else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child hung")
+    assert os.waitstatus_to_exitcode(done[1]) == 0

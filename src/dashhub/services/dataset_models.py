@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import or_, select, update
 
 from dashhub.db import datasets
-from dashhub.i18n import gettext as _
+from dashhub.i18n import N_, Said, Word
 from dashhub.services.training import Dataset as MlDataset
 from dashhub.services.user_datasets import (
     ROW_NUMBER,
@@ -47,8 +47,8 @@ TYPE_WORDS = {"number": "number", "datetime": "date", "text": "text"}
 MAX_ROWS = 20_000  # rows the explorer trains on; a larger dataset is sampled, every class kept
 
 
-class ModelRefused(ValueError):
-    """The target or the features cannot be used, with why (translated, said to the user)."""
+class ModelRefused(Said, ValueError):
+    """The target or the features cannot be used, with why (said() in the user's language)."""
 
 
 @dataclass(frozen=True)
@@ -110,50 +110,54 @@ class DatasetModels:
         rows (ModelRefused with the reason otherwise), then kept on the dataset."""
         found = self.store.get(viewer, dataset_id)
         if found.owner_id != viewer.user_id:
-            raise ModelRefused(_("Only the owner of a dataset can choose how it is modelled."))
+            raise ModelRefused(N_("Only the owner of a dataset can choose how it is modelled."))
         types = {c.name: c.type for c in found.columns}
         if target not in types:
-            raise ModelRefused(_("Choose the column to predict."))
+            raise ModelRefused(N_("Choose the column to predict."))
         if types[target] not in TARGET_TYPES:
             raise ModelRefused(
-                _("« {column} » holds {type} values: the column to predict must hold classes.").format(
-                    column=target, type=types[target]
-                )
+                N_("« {column} » holds {type} values: the column to predict must hold classes."),
+                column=target,
+                type=Word(TYPE_WORDS.get(types[target], types[target])),
             )
         chosen = [f for f in dict.fromkeys(features or []) if f != target]
         if len(chosen) < 2:
-            raise ModelRefused(_("Choose at least two numeric columns to predict from."))
+            raise ModelRefused(N_("Choose at least two numeric columns to predict from."))
         if len(chosen) > MAX_FEATURES:
-            raise ModelRefused(_("At most {count} columns to predict from.").format(count=MAX_FEATURES))
+            raise ModelRefused(N_("At most {count} columns to predict from."), count=MAX_FEATURES)
         for name in chosen:
             if types.get(name) not in FEATURE_TYPES:
                 raise ModelRefused(
-                    _(
+                    N_(
                         "« {column} » is not numeric: only numbers, whole numbers and yes/no columns "
                         "can be used to predict."
-                    ).format(column=name)
+                    ),
+                    column=name,
                 )
         spec = ModelSpec(target, tuple(chosen))
         counts, distinct = self._class_counts(found, spec)
         if distinct < 2:
             raise ModelRefused(
-                _("« {column} » has fewer than two classes in the complete rows: nothing to predict.").format(
-                    column=target
-                )
+                N_("« {column} » has fewer than two classes in the complete rows: nothing to predict."),
+                column=target,
             )
         if distinct > MAX_CLASSES:
             raise ModelRefused(
-                _(
-                    "« {column} » has {count} different values: at most {most} classes can be predicted."
-                ).format(column=target, count=distinct, most=MAX_CLASSES)
+                N_("« {column} » has {count} different values: at most {most} classes can be predicted."),
+                column=target,
+                count=distinct,
+                most=MAX_CLASSES,
             )
         rare = [(label, n) for label, n in counts.items() if n < MIN_PER_CLASS]
         if rare:
             label, n = rare[0]
             raise ModelRefused(
-                _(
+                N_(
                     "The class « {label} » has only {count} complete rows: each class needs at least {least}."
-                ).format(label=label, count=n, least=MIN_PER_CLASS)
+                ),
+                label=label,
+                count=n,
+                least=MIN_PER_CLASS,
             )
         with self.store.engine.begin() as conn:
             conn.execute(
@@ -167,7 +171,7 @@ class DatasetModels:
         """The owner takes the dataset out of the explorer."""
         found = self.store.get(viewer, dataset_id)
         if found.owner_id != viewer.user_id:
-            raise ModelRefused(_("Only the owner of a dataset can choose how it is modelled."))
+            raise ModelRefused(N_("Only the owner of a dataset can choose how it is modelled."))
         with self.store.engine.begin() as conn:
             conn.execute(update(datasets).where(datasets.c.id == found.id).values(model_spec=None))
 
@@ -205,7 +209,7 @@ class DatasetModels:
         found = self._by_name(name)
         spec = spec_of(found) if found is not None else None
         if spec is None:
-            raise ModelRefused(_("This dataset is no longer available to the explorer."))
+            raise ModelRefused(N_("This dataset is no longer available to the explorer."))
         return _rows(str(self.store.root / found.stored), str(self.store.spill), name, spec)
 
     def _by_name(self, name: str) -> Dataset | None:

@@ -12,15 +12,20 @@ told it does not exist, as if it did not.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.resources
 import json
+import os
+import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -441,6 +446,69 @@ def example_frame(key: str) -> pd.DataFrame:
     return frame
 
 
+# --- reading pages (DatasetStore.page): the process's DuckDB database; a column's order on disk ---
+
+SORT_INDEX = "sort"  # (<stored stem>.sort-<column's digest>-<asc|desc>.npy, beside the file)
+_READERS: weakref.WeakKeyDictionary[DatasetStore, duckdb.DuckDBPyConnection] = weakref.WeakKeyDictionary()
+_READERS_LOCK = threading.Lock()
+_INHERITED: list[duckdb.DuckDBPyConnection] = []
+
+
+def _forget_readers() -> None:
+    """In a forked child (a job): the parent's DuckDB databases are neither used nor closed (their
+    threads were not forked), the child opens its own; and the lock is new (another thread may
+    have held it when the parent forked)."""
+    global _READERS_LOCK
+    _READERS_LOCK = threading.Lock()
+    _INHERITED.extend(_READERS.values())
+    _READERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_readers)
+
+
+def _index_path(path: Path, name: str, descending: bool) -> Path:
+    """The sort index of column name of the file at path (names are users': hashed)."""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+    return path.with_name(f"{path.stem}.{SORT_INDEX}-{digest}-{'desc' if descending else 'asc'}.npy")
+
+
+def _remove_sort_indexes(path: Path) -> None:
+    """Every sort index of the file at path (after the file itself is removed)."""
+    for index in path.parent.glob(f"{path.stem}.{SORT_INDEX}-*.npy"):
+        index.unlink(missing_ok=True)
+
+
+def _save_index(index_path: Path, numbers: np.ndarray) -> None:
+    """numbers written as index_path, whole or not at all (a reader beside sees the old file or
+    the new one); if the folder cannot take it (full, read-only), this page is answered all the
+    same and the next sort builds the index again."""
+    written = index_path.with_name(f"{index_path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with written.open("wb") as out:
+            np.save(out, numbers, allow_pickle=False)
+        os.replace(written, index_path)
+    except OSError:
+        pass
+    finally:
+        written.unlink(missing_ok=True)
+
+
+def _rows_at(con: duckdb.DuckDBPyConnection, path: Path, numbers: np.ndarray) -> list[dict]:
+    """The rows of the file at path with these row numbers, in this order, as dicts of its
+    columns. DuckDB skips the row groups (and within them the vectors) that hold none of them."""
+    if not len(numbers):
+        return []
+    listed = ", ".join(str(n) for n in np.sort(numbers).tolist())
+    cursor = con.execute(
+        f"SELECT {ROW_NUMBER}, * EXCLUDE ({ROW_NUMBER}) "
+        f"FROM read_parquet({_literal(path)}, file_row_number=true) WHERE {ROW_NUMBER} IN ({listed})"
+    )
+    names = [described[0] for described in cursor.description[1:]]
+    found = {row[0]: dict(zip(names, row[1:], strict=True)) for row in cursor.fetchall()}
+    return [found[n] for n in numbers.tolist()]
+
+
 class DatasetStore:
     """Users' datasets: files under root/datasets, their descriptions in the database."""
 
@@ -596,6 +664,7 @@ class DatasetStore:
             conn.execute(delete(saved_charts).where(saved_charts.c.dataset_id == dataset_id))
             conn.execute(delete(datasets).where(datasets.c.id == dataset_id))
         (self.root / found.stored).unlink(missing_ok=True)
+        _remove_sort_indexes(self.root / found.stored)
 
     def retype(
         self, viewer: Viewer, dataset_id: int, column: str, new_type: str, date_format: str | None = None
@@ -666,6 +735,7 @@ class DatasetStore:
             new.unlink(missing_ok=True)
             raise DatasetRefused(N_("the dataset changed meanwhile: try again"))
         old.unlink(missing_ok=True)
+        _remove_sort_indexes(old)
         return self.get(viewer, dataset_id), {"changed": int(present)}
 
     # --- reading ---
@@ -680,22 +750,37 @@ class DatasetStore:
         filters: list[tuple[str, str, Any]] | None = None,
     ) -> tuple[list[dict], int]:
         """Rows start … start + count - 1 in sort order, after filters; and how many rows match.
-        Column names and operators are checked against the dataset; values are parameters."""
+        Column names and operators are checked against the dataset; values are parameters.
+
+        Sorted on one column without filters (a click on a grid header): the column's order is
+        read from its sort index beside the file (built on the first such sort, see _sort_index),
+        then the page's rows are read by their row numbers. Otherwise DuckDB sorts."""
         found = self.get(viewer, dataset_id)
         where, params = self._where(found, filters or [])
+        sort = sort or []
         order = ", ".join(
             f"{quoted(found.column(name).name)} {'DESC' if direction == 'desc' else 'ASC'} NULLS LAST"
-            for name, direction in (sort or [])
+            for name, direction in sort
         )
-        source = f"read_parquet({_literal(self.root / found.stored)})"
+        path = self.root / found.stored
+        source = f"read_parquet({_literal(path)})"
         count, start = max(0, min(int(count), PAGE_LIMIT)), max(0, int(start))
-        with duckdb_connection(self.spill) as con:
+        numbered_ok = ROW_NUMBER not in {c.name.lower() for c in found.columns}
+        if len(sort) == 1 and not where and numbered_ok:
+            name, direction = sort[0]
+            index = self._sort_index(path, found.column(name).name, direction == "desc", found.rows)
+            numbers = np.array(index[start : start + count], dtype=np.int64)
+            with self._reader() as con:
+                return _rows_at(con, path, numbers), len(index)
+        # A page in file order is read by the process's database; a sort gets a database of its
+        # own, whose memory goes back to the system when it closes.
+        with duckdb_connection(self.spill) if order else self._reader() as con:
             total = con.execute(f"SELECT count(*) FROM {source} {where}", params).fetchone()[0]
-            if order and ROW_NUMBER not in {c.name.lower() for c in found.columns}:
+            if order and numbered_ok:
                 # Sorted: the page's row numbers first, sorting the sort columns alone (not every
                 # column of a million rows), ties in file order (pages neither overlap nor skip);
                 # then those rows.
-                numbered = f"read_parquet({_literal(self.root / found.stored)}, file_row_number=true)"
+                numbered = f"read_parquet({_literal(path)}, file_row_number=true)"
                 cursor = con.execute(
                     f"WITH page AS (SELECT {ROW_NUMBER} AS n FROM {numbered} {where} "
                     f"ORDER BY {order}, {ROW_NUMBER} LIMIT {count} OFFSET {start}) "
@@ -712,6 +797,45 @@ class DatasetStore:
             names = [described[0] for described in cursor.description]
             rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return rows, int(total)
+
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on this process's DuckDB database for reading pages, opened once (opening one
+        costs ~14 ms, as much as reading a page): duckdb_connection's, with its bounds (its memory
+        limit is then shared by the process's concurrent pages). It caches neither files nor their
+        metadata (said, not left to defaults): each query reads the Parquet file afresh, as a new
+        database would. A forked job opens its own."""
+        with _READERS_LOCK:
+            con = _READERS.get(self)
+            if con is None:
+                con = duckdb_connection(self.spill)
+                con.execute("SET enable_external_file_cache = false")
+                con.execute("SET parquet_metadata_cache = false")
+                _READERS[self] = con
+            return con.cursor()
+
+    def _sort_index(self, path: Path, name: str, descending: bool, rows: int) -> np.ndarray:
+        """The row numbers of the file at path in the order of column name (NULLS LAST, ties in
+        file order), memory-mapped from the .npy file beside it; built on the first sort of this
+        column this way by DuckDB, with the ORDER BY of a sorted page, in a database of its own (a
+        sort's memory goes back to the system). Keyed on the file's name, which a retype
+        changes: an index never outlives the values it sorts."""
+        index_path = _index_path(path, name, descending)
+        try:
+            index = np.load(index_path, mmap_mode="r", allow_pickle=False)
+            if index.shape == (rows,) and index.dtype.kind == "i":
+                return index
+        except (OSError, ValueError):
+            pass  # (none yet, or damaged: built below)
+        numbered = f"read_parquet({_literal(path)}, file_row_number=true)"
+        order = f"{quoted(name)} {'DESC' if descending else 'ASC'} NULLS LAST, {ROW_NUMBER}"
+        with duckdb_connection(self.spill) as con:
+            found = con.execute(f"SELECT {ROW_NUMBER} FROM {numbered} ORDER BY {order}").fetchnumpy()
+        numbers = np.asarray(found[ROW_NUMBER])
+        numbers = numbers.astype(np.int32 if len(numbers) < 2**31 else np.int64)
+        _save_index(index_path, numbers)
+        if not path.exists():  # (deleted or retyped meanwhile: its indexes may be gone already)
+            index_path.unlink(missing_ok=True)
+        return numbers
 
     def _where(self, found: Dataset, filters: list[tuple[str, str, Any]]) -> tuple[str, list]:
         clauses, params = [], []
