@@ -1,8 +1,8 @@
 """A 1,000,000-row (~100 MB) CSV sent to « Vos données » from headless Chromium, through nginx and
 gunicorn (loopback), as a user does it: the file picked, « Envoyer » clicked, timed until the page
 says « Enregistré » (sent, parsed, typed, stored as Parquet, listed). Meanwhile the resident memory
-of every gunicorn worker is sampled every 50 ms, and the progress bar's values are recorded (the
-user sees it move).
+of every gunicorn worker, and of the import process a worker starts, is sampled every 50 ms, and
+the progress bar's values are recorded (the user sees it move).
 
     .venv/bin/python bench/bench_upload_browser.py [--rows 1000000] [--runs 3]
 """
@@ -35,38 +35,42 @@ PROGRESS = (
 )
 
 
-def workers(masters: list) -> list[int]:
-    """The worker processes of the gunicorn masters."""
-    found = []
-    for master in masters:
-        children = Path(f"/proc/{master.pid}/task/{master.pid}/children")
-        if children.exists():
-            found += [int(pid) for pid in children.read_text().split()]
+def children(pid: int) -> list[int]:
+    """The processes pid started, from any of its threads."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
     return found
 
 
 class PeakRss:
-    """The largest resident memory of any gunicorn worker while running."""
+    """The largest resident memory of any gunicorn worker, and of any process a worker started
+    (the import process), while running."""
 
     def __init__(self, masters: list) -> None:
-        self.masters, self.peak, self._stop = masters, 0.0, threading.Event()
+        self.masters, self.worker, self.child = masters, 0.0, 0.0
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            for pid in workers(self.masters):
-                with contextlib.suppress(OSError):  # (a worker recycled meanwhile)
-                    self.peak = max(self.peak, rss_mb(pid))
+            for worker in [pid for master in self.masters for pid in children(master.pid)]:
+                with contextlib.suppress(OSError):  # (a process gone meanwhile)
+                    self.worker = max(self.worker, rss_mb(worker))
+                for child in children(worker):
+                    with contextlib.suppress(OSError):
+                        self.child = max(self.child, rss_mb(child))
             self._stop.wait(0.05)
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.worker, self.child
 
 
-def upload_once(browser, base: str, csv_path: Path, masters: list) -> tuple[float, float, list[int]]:
+def upload_once(browser, base: str, csv_path: Path, masters: list) -> tuple[float, tuple, list[int]]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(base + "/login")
@@ -101,7 +105,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    times, peaks = [], []
+    times, peaks, child_peaks = [], [], []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         csv_path = Path(tmp) / "ventes-1m.csv"
         write_file(csv_path, args.rows)
@@ -115,10 +119,11 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for _ in range(args.runs):
-                elapsed, peak, seen = upload_once(browser, base, csv_path, masters)
+                elapsed, (peak, child), seen = upload_once(browser, base, csv_path, masters)
                 times.append(elapsed)
                 peaks.append(peak)
-                said = f"run: {elapsed:.1f} s, worker peak {peak:.0f} MB, progress seen {seen}"
+                child_peaks.append(child)
+                said = f"run: {elapsed:.1f} s, worker {peak:.0f} MB, import {child:.0f} MB, progress {seen}"
                 print(said, file=sys.stderr)
         finally:
             browser.close()
@@ -127,11 +132,11 @@ def main() -> None:
             for p in processes:
                 p.wait(timeout=20)
     print(header("« Vos données »: a CSV sent from Chromium through nginx, until « Enregistré »"))
-    print("| file | runs | sent → stored (median / worst) | worker RSS peak (worst) | goal |")
+    print("| file | runs | sent → stored (median / worst) | RSS peak: worker / import process | goal |")
     print("| --- | --- | --- | --- | --- |")
     print(
         f"| {args.rows:,} rows, {size / 1e6:.0f} MB | {len(times)} | {statistics.median(times):.1f} / "
-        f"{max(times):.1f} s | {max(peaks):.0f} MB | ≤ 15 s, ≤ 500 MB |"
+        f"{max(times):.1f} s | {max(peaks):.0f} / {max(child_peaks):.0f} MB | ≤ 15 s, ≤ 500 MB |"
     )
 
 

@@ -42,6 +42,7 @@ from dashhub.layouts import explore as view
 from dashhub.layouts.common import graph_config, view_state
 from dashhub.registry import by_key
 from dashhub.services.dataset_charts import chart_data, typed_value
+from dashhub.services.dataset_import import ImportFailed, add_in_child
 from dashhub.services.saved_charts import SavedChartNotFound
 from dashhub.services.user_datasets import (
     EXAMPLES,
@@ -639,7 +640,8 @@ def _correlation_figure(names: list[str], matrix: list[list]) -> go.Figure:
 
 def _register_upload(app: Dash, services: Services, store: DatasetStore) -> None:
     """POST /explore/upload: the file as the request's body, streamed to disk a megabyte at a time
-    (never whole in memory), at most MAX_UPLOAD_BYTES; then typed and stored for the user."""
+    (never whole in memory), at most MAX_UPLOAD_BYTES; then typed and stored for the user by a
+    process of its own (services/dataset_import.py)."""
     folder = services.settings.data_dir / "uploads"
 
     @app.server.route(f"{services.prefix}/explore/upload", methods=["POST"], endpoint="explore_upload")
@@ -672,9 +674,12 @@ def _register_upload(app: Dash, services: Services, store: DatasetStore) -> None
                     error=_("The file could not be sent (connection lost): nothing was stored.")
                 ), 400
         try:
-            report = store.add(viewer(), received, name)
+            # (in a process of its own: typing a large file would grow this worker for good)
+            report = add_in_child(store, services.settings.database_url, viewer(), received, name)
         except DatasetRefused as exc:
             return jsonify(error=said_in_language(exc)), 400
+        except ImportFailed:
+            return jsonify(error=_("The file could not be stored (the server failed): try again.")), 500
         finally:
             received.unlink(missing_ok=True)
         services.audit.record("dataset_upload", dashboard="explore", dataset=report.dataset.id)

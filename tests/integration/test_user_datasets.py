@@ -359,3 +359,25 @@ def test_a_forked_job_reads_pages_after_its_parent_did(store, tmp_path):
         os.waitpid(child, 0)
         pytest.fail("the forked child hung")
     assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
+def test_the_import_process_answers_as_the_store_would(store, tmp_path, database_url):
+    """Uploads are typed and stored by a child process (the worker keeps its size): the same
+    dataset, the same rows set aside, the same refusal — said in the user's language."""
+    from dashhub.services.dataset_import import ImportFailed, add_in_child
+
+    path = tmp_path / "iris.csv"
+    path.write_text(IRIS_LIKE + "1,2,3\n")
+    owner = viewer(store, "analyst")
+    report = add_in_child(store, database_url, owner, path, "iris.csv")
+    assert (report.dataset.rows, report.rejected) == (5, 1)
+    assert report.first_rejected == [(7, "expected 5 fields, found 3")]
+    assert [d.id for d in store.list(owner)] == [report.dataset.id]
+    binary = tmp_path / "image.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(DatasetRefused) as refused:
+        add_in_child(store, database_url, owner, binary, "image.csv")
+    assert refused.value.said("fr") == "le fichier est binaire, ce n’est pas un tableau texte (CSV)"
+    with pytest.raises(ImportFailed):
+        add_in_child(store, "sqlite:////nonexistent/folder/x.db", owner, path, "iris.csv")
+    assert len(store.list(owner)) == 1
