@@ -127,7 +127,8 @@ def register(app: Dash, services: Services) -> None:
             )
         else:
             said = ""
-        return targets, target, features, chosen, not owner or not explorer_allowed() or not targets, said
+        unusable = not targets or len(features) < 2
+        return targets, target, features, chosen, not owner or not explorer_allowed() or unusable, said
 
     def model_it(dataset_id: int, target, features):
         if not explorer_allowed():

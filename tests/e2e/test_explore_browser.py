@@ -40,11 +40,8 @@ def test_a_file_is_sent_browsed_and_summarised(analyst_page, tmp_path):
     expect(page.locator("#explore-summary")).to_contain_text("Médiane", timeout=20_000)
     _settle(page, "#explore-histogram .main-svg")
     assert _violations(page) == []
-    # another column with the keyboard alone, then Back and Forward follow the address
-    page.locator("#explore-column").focus()
-    page.keyboard.press("Enter")
-    page.keyboard.type("jour")
-    page.keyboard.press("Enter")
+    # another column, then Back and Forward follow the address
+    choose(page, "#explore-column", "jour (date)")
     page.wait_for_function("() => window.location.search.includes('column=jour')", timeout=10_000)
     expect(page.locator("#explore-summary")).to_contain_text("date", timeout=20_000)
     page.go_back()
@@ -87,11 +84,12 @@ def choose(page, control: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_a_type_is_fixed_a_chart_built_exported_saved_and_shared_by_its_address(analyst_page, tmp_path):
+def test_a_type_is_fixed_a_chart_built_exported_saved_shared_and_modelled(analyst_page, tmp_path):
     page = analyst_page
     path = tmp_path / "tickets.csv"
     path.write_text(
-        "jour,magasin,montant\n" + "".join(f"{d:02d}/01/2026,{'AB'[d % 2]},{d * 1.5}\n" for d in range(1, 29))
+        "jour,magasin,montant,articles\n"
+        + "".join(f"{d:02d}/01/2026,{'AB'[d % 2]},{d * 1.5},{d % 5 + 1}\n" for d in range(1, 29))
     )
     page.goto(page.base_url + "/explore")
     _settle(page, "#explore-upload")
@@ -140,6 +138,18 @@ def test_a_type_is_fixed_a_chart_built_exported_saved_and_shared_by_its_address(
     expect(page.locator("#explore-chart .gtitle")).to_contain_text(
         "Somme de montant par jour", timeout=20_000
     )
+    # « Le modéliser »: the shop from the amount and the number of items, then in the explorer
+    expect(page.locator("#explore-model-target")).to_contain_text("magasin", timeout=20_000)
+    page.locator("#explore-model-features").click()
+    page.get_by_role("option", name="articles", exact=True).click()
+    page.keyboard.press("Escape")
+    expect(page.locator("#explore-model-features")).to_contain_text("articles")
+    page.get_by_role("button", name="Ouvrir dans l’explorateur").click()
+    page.locator("#explore-model-link").click()
+    page.wait_for_function("() => window.location.pathname.endsWith('/ml/explorer')", timeout=20_000)
+    expect(page.locator("#ml-dataset")).to_contain_text("Vos données : tickets", timeout=20_000)
+    expect(page.locator("#ml-kpi-features")).to_have_text("2", timeout=30_000)
+    expect(page.locator("#ml-kpi-accuracy")).to_contain_text(",", timeout=30_000)
 
 
 def test_the_course_iris_scatter_in_one_click(analyst_page):
