@@ -64,7 +64,7 @@ TYPE_NAMES = view.TYPE_NAMES
 
 
 def viewer() -> Viewer:
-    return Viewer(int(current_user.id), current_user.role)
+    return Viewer.of(current_user)
 
 
 def page(services: Services, search: str) -> object:

@@ -31,10 +31,6 @@ IDS = view.IDS
 MAX_NAME = 128  # (a column name, as the store keeps it)
 
 
-def _viewer() -> Viewer:
-    return Viewer(int(current_user.id), current_user.role)
-
-
 def explorer_link(dataset: Dataset) -> html.Div:
     """The way to the dataset in the explorer."""
     href = get_relative_path("/ml/explorer") + f"?dataset={dataset_name(dataset.id)}"
@@ -108,12 +104,13 @@ def register(app: Dash, services: Services) -> None:
             raise BadInput("dataset", "expected a dataset id")
         if ctx.triggered_id == IDS.MODEL_IT and clicks:
             return (*[no_update] * 5, model_it(dataset_id, target, features))
+        me = Viewer.of(current_user)
         try:
-            dataset = store.get(_viewer(), dataset_id)
+            dataset = store.get(me, dataset_id)
         except DatasetNotFound:
             raise PreventUpdate from None
         targets, target, features, chosen = _choices(dataset)
-        owner = dataset.owner_id == _viewer().user_id
+        owner = dataset.owner_id == me.user_id
         if not explorer_allowed():
             said = _("Your role cannot open the machine learning explorer.")
         elif spec_of(dataset) is not None:
@@ -137,9 +134,10 @@ def register(app: Dash, services: Services) -> None:
             return dbc.Alert(_("Choose the column to predict."), color="warning", className="small py-2")
         chosen = _names(features or [], "features")
         (target_name,) = _names([target], "target")
+        me = Viewer.of(current_user)
         try:
-            models.model(_viewer(), dataset_id, target_name, chosen)
-            dataset = store.get(_viewer(), dataset_id)
+            models.model(me, dataset_id, target_name, chosen)
+            dataset = store.get(me, dataset_id)
         except DatasetNotFound:
             return dbc.Alert(_("This dataset no longer exists."), color="warning", className="small py-2")
         except ModelRefused as exc:

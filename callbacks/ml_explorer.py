@@ -58,19 +58,15 @@ BOXES = {"type": "ml-slider-box", "model": ALL, "name": ALL}
 
 
 def page(services: Services, search: str) -> object:
-    own = services.dataset_models.available(viewer_of(current_user))
+    own = services.dataset_models.available(Viewer.of(current_user))
     config, notes = config_from_query(parse_search(search), (*DATASETS, *(name for name, _label in own)))
     return view.layout(config, notes, current_locale(), export_ticket(services, DASHBOARD), own)
-
-
-def viewer_of(user) -> Viewer:
-    return Viewer(int(user.id), user.role)
 
 
 def allowed_datasets(services: Services, user=None) -> tuple[str, ...]:
     """The datasets the user may explore: the bundled ones, and the modelled datasets of « Vos
     données » they may open (theirs, and those shared with their role)."""
-    return (*DATASETS, *services.dataset_models.names(viewer_of(user or current_user)))
+    return (*DATASETS, *services.dataset_models.names(Viewer.of(user or current_user)))
 
 
 # --- inputs ---

@@ -79,6 +79,17 @@ def test_a_file_that_is_not_a_table_is_refused_in_words(analyst_page, tmp_path):
     expect(page.locator("#explore-status")).to_contain_text("le fichier est binaire")
 
 
+def opened_in_the_explorer(page, label: str, features: int) -> None:
+    """« Ouvrir dans l’explorateur », then its link: the explorer trains on the dataset."""
+    page.get_by_role("button", name="Ouvrir dans l’explorateur").click()
+    page.locator("#explore-model-link").click()
+    page.wait_for_function("() => window.location.pathname.endsWith('/ml/explorer')", timeout=20_000)
+    assert "dataset=user-" in page.evaluate("location.search")
+    expect(page.locator("#ml-dataset")).to_contain_text(label, timeout=20_000)
+    expect(page.locator("#ml-kpi-features")).to_have_text(str(features), timeout=30_000)
+    expect(page.locator("#ml-kpi-accuracy")).to_contain_text(",", timeout=30_000)
+
+
 def choose(page, control: str, option: str) -> None:
     page.locator(control).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -144,12 +155,7 @@ def test_a_type_is_fixed_a_chart_built_exported_saved_shared_and_modelled(analys
     page.get_by_role("option", name="articles", exact=True).click()
     page.keyboard.press("Escape")
     expect(page.locator("#explore-model-features")).to_contain_text("articles")
-    page.get_by_role("button", name="Ouvrir dans l’explorateur").click()
-    page.locator("#explore-model-link").click()
-    page.wait_for_function("() => window.location.pathname.endsWith('/ml/explorer')", timeout=20_000)
-    expect(page.locator("#ml-dataset")).to_contain_text("Vos données : tickets", timeout=20_000)
-    expect(page.locator("#ml-kpi-features")).to_have_text("2", timeout=30_000)
-    expect(page.locator("#ml-kpi-accuracy")).to_contain_text(",", timeout=30_000)
+    opened_in_the_explorer(page, "Vos données : tickets", features=2)
 
 
 def test_the_course_iris_scatter_in_one_click(analyst_page):
@@ -170,10 +176,4 @@ def test_the_course_iris_scatter_in_one_click(analyst_page):
     page.keyboard.press("Escape")  # (the column filter closes)
     card = page.locator("#explore-model-target")
     expect(card).to_contain_text("species", timeout=20_000)
-    page.get_by_role("button", name="Ouvrir dans l’explorateur").click()
-    page.locator("#explore-model-link").click()
-    page.wait_for_function("() => window.location.pathname.endsWith('/ml/explorer')", timeout=20_000)
-    expect(page.locator("#ml-dataset")).to_contain_text("Vos données", timeout=20_000)
-    expect(page.locator("#ml-kpi-features")).to_have_text("4", timeout=30_000)
-    expect(page.locator("#ml-kpi-accuracy")).to_contain_text(",", timeout=30_000)
-    assert "dataset=user-" in page.evaluate("location.search")
+    opened_in_the_explorer(page, "Vos données : iris", features=4)

@@ -9,6 +9,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
@@ -154,3 +157,25 @@ def test_a_model_of_ones_own_data_is_deployed_and_answers_the_api(demo_app):
     )
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert [p["label"] for p in response.get_json()["predictions"]] == ["setosa", "virginica"]
+
+
+HOSTILE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=True),
+    st.text(max_size=300),
+    st.lists(st.one_of(st.text(max_size=200), st.integers(), st.none()), max_size=600),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+)
+
+
+@given(dataset=HOSTILE, target=HOSTILE, features=HOSTILE, clicks=st.one_of(st.none(), st.integers(1, 3)))
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_forged_model_card_values_never_cause_a_500(demo_app, dataset, target, features, clicks):
+    owner = logged_in(demo_app, "analyst")
+    response = model_card(owner, dataset, target, features, clicks)
+    assert response.status_code in (200, 204, 400), response.get_data(as_text=True)[:300]
+    assert "Traceback" not in response.get_data(as_text=True)

@@ -91,6 +91,11 @@ class Viewer:
     user_id: int
     role: str
 
+    @classmethod
+    def of(cls, user) -> Viewer:
+        """The viewer a logged-in user is (a Flask-Login user, or a users row)."""
+        return cls(int(user.id), user.role)
+
 
 @dataclass(frozen=True)
 class Column:
