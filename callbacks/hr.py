@@ -23,6 +23,7 @@ from dashhub.domain.hr import (
     Selection,
     filter_from_query,
     query_for,
+    whole,
 )
 from dashhub.domain.query import encode_search, parse_search
 from dashhub.export_jobs import ExportSource, export_ticket, register_export
@@ -60,7 +61,7 @@ def _range_input(value, bounds: tuple[float, float], field: str) -> tuple[float,
     low, high = sorted(float(v) for v in value)
     if low < bounds[0] - 1e-9 or high > bounds[1] + 1e-9:
         raise BadInput(field, "outside the data's range")
-    return low, high
+    return whole((low, high))
 
 
 def _number(value, field: str) -> float:

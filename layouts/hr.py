@@ -68,7 +68,8 @@ HELP = [
         N_("Filters"),
         N_(
             "Departments, experience and age apply to every chart, figure and the table. They are kept "
-            "in the address: copy it to share this view."
+            "in the address: copy it to share this view. Experience counts completed years: 0–5 keeps "
+            "everyone below 6 years (5.9 years included), 6–10 starts at 6.0 years."
         ),
     ),
     (
@@ -203,7 +204,9 @@ def _filters(options: HrOptions, flt: HrFilter) -> dbc.Card:
                 xl=4,
             ),
             dbc.Col(
-                range_slider(IDS.EXPERIENCE, _("Experience (years)"), exp_low, exp_high, flt.experience),
+                range_slider(
+                    IDS.EXPERIENCE, _("Experience (completed years)"), exp_low, exp_high, flt.experience
+                ),
                 md=6,
                 xl=3,
                 className="slider-col",

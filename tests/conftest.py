@@ -30,6 +30,7 @@ from dashhub.config import Settings, load_settings
 from dashhub.db import bump_version, employees, make_engine, sales, sales_daily
 from dashhub.demo import demo_employees, demo_sales, insert_transactions
 from dashhub.migrations import upgrade
+from dashhub.services import employee_cells
 from dashhub.services.loading import insert_employees, insert_sales, refresh_sales_rollup
 from tests.support import services
 
@@ -122,6 +123,7 @@ def load_demo(database_url: str) -> None:
         insert_sales(conn, demo_sales())
         refresh_sales_rollup(conn)
         insert_employees(conn, demo_employees())
+        employee_cells.rebuild(conn)
         bump_version(conn, "sales")
         bump_version(conn, "employees")
     engine.dispose()

@@ -20,6 +20,7 @@ from dashhub.config import ROLES, ConfigError, Settings, load_settings
 from dashhub.db import bump_version, make_engine
 from dashhub.demo import demo_employees, demo_sales
 from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
+from dashhub.services import employee_cells
 from dashhub.services.load_lock import LoadBusy, load_lock
 from dashhub.services.loading import (
     DATASETS,
@@ -186,6 +187,7 @@ def init(config: Path | None, demo: bool) -> None:
             insert_sales(conn, sales_rows)
             refresh_sales_rollup(conn)
             insert_employees(conn, employee_rows)
+            employee_cells.rebuild(conn)
             bump_version(conn, "sales")
             bump_version(conn, "employees")
         click.echo(

@@ -106,7 +106,64 @@ employees = Table(
     Column("satisfaction", Float, nullable=False),
     Column("load_id", Integer, nullable=True),  # (0007)
     Index("ix_employees_load_id", "load_id", postgresql_using="brin"),
+    # the table page and the points of a small population: the filters' columns (0012)
+    Index("ix_employees_cohort", "department", "age", "experience_years"),
+    # a box or lasso on the scatter: the rows within its bounding box, read from the index alone
+    # (it holds every column the RH numbers need; employee_id is SQLite's rowid) (0012)
+    Index(
+        "ix_employees_scatter",
+        "performance",
+        "salary",
+        "department",
+        "age",
+        "experience_years",
+        "satisfaction",
+    ),
 )
+
+# Maintained aggregates of `employees` per department × age × completed year of experience (0012):
+# every RH KPI and chart reads these, so a filter change costs what the number of cells costs,
+# not the number of employees. The two binary columns hold sparse counts: `salary_bins` (salary
+# bin, n) records, `density` (performance bin, salary bin, n) records, for the salary histogram
+# and the scatter's density view (their layout: services/employee_cells.py).
+employee_cells = Table(
+    "employee_cells",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("age", Integer, primary_key=True),
+    Column("experience_year", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("salary_sum", Float, nullable=False),
+    Column("salary_min", Float, nullable=False),
+    Column("salary_max", Float, nullable=False),
+    Column("performance_sum", Float, nullable=False),
+    Column("performance_sq_sum", Float, nullable=False),
+    Column("performance_min", Float, nullable=False),
+    Column("performance_max", Float, nullable=False),
+    Column("satisfaction_sum", Float, nullable=False),
+    Column("performance_salary_sum", Float, nullable=False),
+    Column("salary_bins", LargeBinary, nullable=False),
+    Column("density", LargeBinary, nullable=False),
+)
+
+
+class floor_int(FunctionElement):
+    """The whole part of a number (rounded down), as an integer, in SQLite and PostgreSQL."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(floor_int, "sqlite")
+def _floor_int_sqlite(element, compiler, **kw) -> str:
+    value = compiler.process(element.clauses, **kw)
+    return f"(CAST({value} AS INTEGER) - (({value}) < CAST({value} AS INTEGER)))"
+
+
+@compiles(floor_int, "postgresql")
+def _floor_int_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(floor({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
 
 users = Table(
     "users",

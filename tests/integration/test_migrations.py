@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -17,12 +19,15 @@ from dashhub.app import create_app
 from dashhub.cli import main
 from dashhub.db import make_engine, metadata
 from dashhub.demo import demo_employees, demo_sales
+from dashhub.domain.hr import COLUMNS
 from dashhub.i18n import fmt_money
 from dashhub.migrations import SchemaError, current_revision, head_revision, upgrade
+from dashhub.services.employee_cells import Cells, read_cells
 from dashhub.services.loading import insert_employees, insert_sales, refresh_sales_rollup
 from tests.conftest import PASSWORDS, TEST_SECRET, logged_in, make_settings
 from tests.support import release_0_1
 from tests.support.dash_requests import post_sales, sales_outputs
+from tests.support.hr_requests import post_hr
 
 
 def make_release_0_1_database(url: str, with_user_settings: bool = True) -> None:
@@ -113,6 +118,23 @@ def test_a_release_0_1_database_is_adopted_with_every_row_and_served(tmp_path, d
     out = sales_outputs(post_sales(client, ["Nord"], ["Produit A"], "2024-01-01", "2024-03-31"))
     nord_a = [r for r in before["sales"] if r[2] == "Nord" and r[3] == "Produit A"]
     assert out["sales-kpi-total"] == fmt_money(sum(r[4] for r in nord_a), "en")  # viewer chose English
+
+    # 0012 counted the employees already there into the RH cells
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        cells = read_cells(conn)
+    engine.dispose()
+    raw = pd.DataFrame(before["employees"], columns=list(COLUMNS))
+    recount = Cells.from_rows(raw)
+    keys = ["department", "age", "experience_year", "n"]
+    assert len(raw) == 300
+    assert cells.frame[keys].astype(str).values.tolist() == recount.frame[keys].astype(str).values.tolist()
+    assert np.allclose(cells.frame["salary_sum"], recount.frame["salary_sum"], rtol=1e-12)
+    assert (cells.salary == recount.salary).all() and (cells.density == recount.density).all()
+    admin = logged_in(create_app(settings), "admin")
+    experience, age = [0, int(np.floor(raw["experience_years"].max()))], [raw["age"].min(), raw["age"].max()]
+    out = sales_outputs(post_hr(admin, sorted(raw["department"].unique()), experience, [int(a) for a in age]))
+    assert out["hr-kpi-count"] == "300"
 
 
 def test_an_early_0_1_database_without_user_settings_gets_the_table(tmp_path, database_url):

@@ -30,10 +30,18 @@ class Selection:
 
 @dataclass(frozen=True)
 class HrFilter:
+    """Departments, ages and completed years of experience (whole numbers, both ends included:
+    experience (0, 5) keeps 5.9 years and leaves out 6.0), and the chart selection."""
+
     departments: tuple[str, ...]
     experience: tuple[float, float]
     age: tuple[float, float]
     selection: Selection = field(default_factory=Selection)
+
+
+def whole(bounds: tuple[float, float]) -> tuple[float, float]:
+    """A range of whole years: the whole numbers within bounds."""
+    return float(math.ceil(bounds[0])), float(math.floor(bounds[1]))
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,8 @@ def filter_from_query(query: dict[str, list[str]], options: HrOptions) -> HrFilt
     )
     return HrFilter(
         known,
-        _range_from_text(query.get("experience"), options.experience),
-        _range_from_text(query.get("age"), options.age),
+        whole(_range_from_text(query.get("experience"), options.experience)),
+        whole(_range_from_text(query.get("age"), options.age)),
     )
 
 

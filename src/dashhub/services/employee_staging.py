@@ -20,9 +20,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
 
 from dashhub.db import employees
 from dashhub.services.bulk_insert import bulk_insert
+from dashhub.services.employee_cells import fine_query
 
 MAX_LISTED = 1000
 ALREADY = "employee_id is already loaded"
@@ -91,6 +93,10 @@ class EmployeeStaging:
         )
         self.conn.execute(insert(employees).from_select([*COLUMNS, "load_id"], kept))
         return self.staged - self.refused  # (PostgreSQL's driver gives no row count here)
+
+    def counted(self) -> Select:
+        """The rows `insert_into_employees` inserts, grouped as the RH cells count them."""
+        return fine_query(~STAGED.c.record.in_(select(REFUSED.c.record)), table=STAGED)
 
     def drop(self) -> None:
         REFUSED.drop(self.conn, checkfirst=True)

@@ -1,56 +1,55 @@
-"""Employees data service for the RH dashboard: vectorised aggregates over the filtered population.
+"""Employees data service for the RH dashboard: numbers from the maintained cells, rows from SQL.
 
-The table is read once per data version and process into numpy columns; every answer is computed
-from those columns with masks and bincounts (1,000,000 employees in tens of milliseconds), and the
-shaped result is cached under the "hr" access scope.
+Every KPI and chart of a filter is a sum over the `employee_cells` rows the filter covers
+(department × age × completed year of experience: a few thousand rows at most, whatever the number
+of employees). A box or lasso drawn on the scatter is the one choice the cells cannot answer: its
+rows are read from the database within its bounding box (`ix_employees_scatter`), a chunk at a
+time, tested against the polygon, and counted into cells the same way. The table page and the
+points of a population of at most MAX_POINTS read rows through the indexes too. No process holds
+the table; the shaped answer is cached under the "hr" access scope.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import threading
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from scipy.special import stdtrit  # (the t quantile, without scipy.stats' second of imports)
+from sqlalchemy import Engine, and_, false, func, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
-from dashhub.db import employees, read_version
-from dashhub.domain.hr import AGE_EDGES, AGE_LABELS, EXP_EDGES, EXP_LABELS, HrData, HrFilter, HrOptions
+from dashhub.db import employee_cells, employees, read_version
+from dashhub.domain.hr import (
+    AGE_EDGES,
+    AGE_LABELS,
+    COLUMNS,
+    EXP_EDGES,
+    EXP_LABELS,
+    HrData,
+    HrFilter,
+    HrOptions,
+    Selection,
+)
 from dashhub.services.cache import QueryCache
+from dashhub.services.employee_cells import (
+    PERFORMANCE_STEP,
+    SALARY_STEP,
+    Cells,
+    fine_frame,
+    fine_query,
+    read_cells,
+    stream_frames,
+)
+from dashhub.services.polygons import inner_rectangles
+from dashhub.services.polygons import inside as _inside
 
 SCOPE = "hr"
 MAX_POINTS = 5000  # above this many employees the scatter becomes a density view
 MAX_SALARY_BINS = 60
-SALARY_BIN = 5000.0
-DENSITY_BINS = 40
-
-
-class Columns:
-    """The employees table as numpy columns (one copy per process and data version)."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.id = frame["employee_id"].to_numpy(np.int64)
-        self.department_names = tuple(sorted(frame["department"].unique().tolist()))
-        self.department = pd.Categorical(frame["department"], categories=self.department_names).codes.astype(
-            np.int32
-        )
-        self.age = frame["age"].to_numpy(np.float64)
-        self.experience = frame["experience_years"].to_numpy(np.float64)
-        self.salary = frame["salary"].to_numpy(np.float64)
-        self.performance = frame["performance"].to_numpy(np.float64)
-        self.satisfaction = frame["satisfaction"].to_numpy(np.float64)
-        self.age_band = np.searchsorted(AGE_EDGES, self.age, side="right").astype(np.int32)
-        self.exp_band = np.searchsorted(EXP_EDGES, self.experience, side="right").astype(np.int32)
-
-    @functools.cached_property
-    def by_salary(self) -> np.ndarray:
-        """Row indices in salary order, for the lasso (sorted once, on the first lasso)."""
-        return np.argsort(self.salary, kind="stable")
-
-    def __len__(self) -> int:
-        return len(self.id)
+CHUNK = 100_000  # rows of a box or lasso read at a time
 
 
 class EmployeesService:
@@ -58,214 +57,247 @@ class EmployeesService:
         self._engine = engine
         self._min_cell_count = min_cell_count
         self._cache = cache
-        self._columns: tuple[int, Columns] | None = None
-        self._lock = threading.Lock()
 
     def version(self) -> int:
         return read_version(self._engine, "employees")
 
-    def columns(self) -> Columns:
-        """The table's columns for the current version, read from the database when it changed."""
-        version = self.version()
-        with self._lock:
-            if self._columns is None or self._columns[0] != version:
-                query = select(
-                    employees.c.employee_id,
-                    employees.c.department,
-                    employees.c.age,
-                    employees.c.experience_years,
-                    employees.c.salary,
-                    employees.c.performance,
-                    employees.c.satisfaction,
-                )
-                self._columns = (version, Columns(_read_frame(self._engine, query)))
-            return self._columns[1]
-
     def options(self) -> HrOptions:
         key = QueryCache.key("employees", self.version(), "options", (), SCOPE)
-        return self._cache.get_or_compute(key, lambda: options_of(self.columns()))
+        return self._cache.get_or_compute(key, self._read_options)
 
     def dashboard(self, flt: HrFilter) -> HrData:
         args = (*_args(flt), self._min_cell_count)
         key = QueryCache.key("employees", self.version(), "dashboard", args, SCOPE)
-        return self._cache.get_or_compute(key, lambda: shape_hr(self.columns(), flt, self._min_cell_count))
+        return self._cache.get_or_compute(key, lambda: self._dashboard(flt))
 
     def rows(
         self, flt: HrFilter, start: int, end: int, sort: list[tuple[str, bool]]
     ) -> tuple[list[dict], int]:
         """One page of the filtered employees (sorted), and how many there are in all."""
-        cols = self.columns()
-        index = np.flatnonzero(mask_of(cols, flt))
-        if sort:
-            keys = [_sort_key(cols, name, index, descending) for name, descending in reversed(sort)]
-            index = index[np.lexsort(keys)]
-        page = index[max(0, start) : max(0, end)]
-        return [_row(cols, i) for i in page], len(index)
+        total = self.dashboard(flt).count
+        start, end = max(0, start), max(0, end)
+        if end <= start or start >= total:
+            return [], total
+        order = [employees.c[name].desc() if descending else employees.c[name] for name, descending in sort]
+        query = select(*(employees.c[c] for c in COLUMNS)).where(*row_conditions(flt, self.options()))
+        query = query.order_by(*order, employees.c.employee_id)
+        if flt.selection.lasso is None:
+            with self._engine.connect() as conn:
+                page = conn.execute(query.offset(start).limit(end - start)).all()
+            return [_row(r) for r in page], total
+        found: list[dict] = []
+        seen = 0
+        for chunk in self._inside(query, flt.selection):
+            if seen + len(chunk) > start:
+                found.extend(
+                    _row(r) for r in chunk.iloc[max(0, start - seen) : end - seen].itertuples(index=False)
+                )
+            seen += len(chunk)
+            if seen >= end:
+                break
+        return found, total
 
     def count_rows(self, flt: HrFilter) -> int:
-        return int(np.count_nonzero(mask_of(self.columns(), flt)))
+        return self.dashboard(flt).count
 
-    def iter_rows(self, flt: HrFilter):
-        cols = self.columns()
-        for i in np.flatnonzero(mask_of(cols, flt)):
-            yield _row(cols, i)
+    def iter_rows(self, flt: HrFilter) -> Iterator[dict]:
+        query = select(*(employees.c[c] for c in COLUMNS)).where(*row_conditions(flt, self.options()))
+        for chunk in self._inside(query.order_by(employees.c.employee_id), flt.selection):
+            yield from (_row(r) for r in chunk.itertuples(index=False))
+
+    # --- reading ---
+
+    def _read_options(self) -> HrOptions:
+        c = employee_cells.c
+        query = select(
+            c.department,
+            func.sum(c.n),
+            func.min(c.age),
+            func.max(c.age),
+            func.max(c.experience_year),
+            func.min(c.salary_min),
+            func.max(c.salary_max),
+        ).group_by(c.department)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return HrOptions((), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0), 0)
+        return HrOptions(
+            tuple(sorted(r[0] for r in rows)),
+            (0.0, float(max(r[4] for r in rows))),
+            (float(min(r[2] for r in rows)), float(max(r[3] for r in rows))),
+            (float(min(r[5] for r in rows)), float(max(r[6] for r in rows))),
+            int(sum(r[1] for r in rows)),
+        )
+
+    def _dashboard(self, flt: HrFilter) -> HrData:
+        options = self.options()
+        return shape_hr(
+            self._cells(flt),
+            flt,
+            options,
+            self._min_cell_count,
+            points=lambda: self._points(flt),
+        )
+
+    def _cells(self, flt: HrFilter) -> Cells:
+        """The cells of the filter and the scatter's box or lasso (not the clicked bar or cell: the
+        bars and the heatmap show every department and cell around the one clicked)."""
+        sel = flt.selection
+        with self._engine.connect() as conn:
+            if sel.box is None and sel.lasso is None:
+                return read_cells(conn, *cell_conditions(flt))
+            around = HrFilter(
+                flt.departments, flt.experience, flt.age, Selection(box=sel.box, lasso=sel.lasso)
+            )
+            conditions = row_conditions(around, self.options())
+            if sel.lasso is None:  # a rectangle: the database counts it
+                return Cells.from_fine(fine_frame(conn, fine_query(*conditions)))
+            # a lasso: the database counts the grid cells it holds whole; the rows of the cells its
+            # edges cross come here for the exact test
+            whole = _in_rectangles(inner_rectangles(sel.lasso, PERFORMANCE_STEP, SALARY_STEP))
+            parts = [Cells.from_fine(fine_frame(conn, fine_query(*conditions, whole)))]
+            edge_rows = select(*(employees.c[c] for c in COLUMNS)).where(*conditions, ~whole)
+            parts += [Cells.from_rows(chunk) for chunk in _inside_rows(conn, edge_rows, sel)]
+            return Cells.merged(parts)
+
+    def _points(self, flt: HrFilter) -> dict[str, dict[str, list]]:
+        query = select(*(employees.c[c] for c in COLUMNS)).where(*row_conditions(flt, self.options()))
+        with self._engine.connect() as conn:
+            chunks = list(_inside_rows(conn, query.order_by(employees.c.employee_id), flt.selection))
+        return _points(pd.concat(chunks, ignore_index=True) if chunks else _no_rows())
+
+    def _inside(self, query, sel: Selection) -> Iterator[pd.DataFrame]:
+        with self._engine.connect() as conn:
+            yield from _inside_rows(conn, query, sel)
 
 
-def _read_frame(engine: Engine, query) -> pd.DataFrame:
-    """Rows of query as a frame, through the driver's cursor: for a million rows this is several
-    times faster than building SQLAlchemy row objects."""
-    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute(str(compiled))
-        rows = cursor.fetchall()
-        cursor.close()
-    finally:
-        raw.close()
-    return pd.DataFrame.from_records(rows, columns=list(query.selected_columns.keys()))
-
-
-def _row(cols: Columns, i: int) -> dict:
-    return {
-        "employee_id": int(cols.id[i]),
-        "department": cols.department_names[cols.department[i]],
-        "age": int(cols.age[i]),
-        "experience_years": float(cols.experience[i]),
-        "salary": float(cols.salary[i]),
-        "performance": float(cols.performance[i]),
-        "satisfaction": float(cols.satisfaction[i]),
-    }
-
-
-def _sort_key(cols: Columns, name: str, index: np.ndarray, descending: bool) -> np.ndarray:
-    source = {
-        "employee_id": cols.id,
-        "department": cols.department,
-        "age": cols.age,
-        "experience_years": cols.experience,
-        "salary": cols.salary,
-        "performance": cols.performance,
-        "satisfaction": cols.satisfaction,
-    }[name]
-    values = source[index].astype(np.float64)
-    return -values if descending else values
-
-
-def options_of(cols: Columns) -> HrOptions:
-    if len(cols) == 0:
-        return HrOptions((), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0), 0)
-    return HrOptions(
-        cols.department_names,
-        (0.0, float(math.ceil(cols.experience.max()))),
-        (float(math.floor(cols.age.min())), float(math.ceil(cols.age.max()))),
-        (float(cols.salary.min()), float(cols.salary.max())),
-        len(cols),
+def _in_rectangles(rectangles: list[tuple[float, float, float, float]]) -> ColumnElement:
+    e = employees.c
+    if not rectangles:
+        return false()
+    return or_(
+        *(
+            and_(e.performance >= x0, e.performance < x1, e.salary >= y0, e.salary < y1)
+            for x0, x1, y0, y1 in rectangles
+        )
     )
 
 
-def mask_of(cols: Columns, flt: HrFilter) -> np.ndarray:
-    codes = [cols.department_names.index(d) for d in flt.departments if d in cols.department_names]
-    mask = np.isin(cols.department, codes)
-    mask &= (cols.experience >= flt.experience[0]) & (cols.experience <= flt.experience[1])
-    mask &= (cols.age >= flt.age[0]) & (cols.age <= flt.age[1])
+def _inside_rows(conn: Connection, query, sel: Selection) -> Iterator[pd.DataFrame]:
+    """The rows of query (the employees table's COLUMNS), a chunk at a time, through the driver's
+    cursor (server-side on PostgreSQL), without those outside the lasso (if any)."""
+    for chunk in stream_frames(conn, query, list(COLUMNS), CHUNK):
+        if sel.lasso is not None:
+            x, y = chunk["performance"].to_numpy(float), chunk["salary"].to_numpy(float)
+            chunk = chunk[_inside(x, y, sel.lasso, np.ones(len(chunk), dtype=bool))]
+        if len(chunk):
+            yield chunk
+
+
+def _no_rows() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c == "department" else float) for c in COLUMNS})
+
+
+# --- the filter in SQL ---
+
+
+def cell_conditions(flt: HrFilter) -> list[ColumnElement]:
+    """The stored cells of flt's departments, ages and completed years of experience."""
+    c = employee_cells.c
+    return [
+        c.department.in_(flt.departments),
+        c.age.between(flt.age[0], flt.age[1]),
+        c.experience_year.between(flt.experience[0], flt.experience[1]),
+    ]
+
+
+def row_conditions(flt: HrFilter, options: HrOptions) -> list[ColumnElement]:
+    """The employees of flt, its chart selection included (a lasso by its bounding box: the
+    polygon itself is tested on these candidates). A filter that keeps the whole of what the data
+    holds is left out: the database then picks the index of what does narrow the rows (or reads the
+    table in order for a page) instead of the filters' index."""
+    e = employees.c
+    out = []
+    if set(flt.departments) != set(options.departments):
+        out.append(e.department.in_(flt.departments))
+    if flt.age[0] > options.age[0] or flt.age[1] < options.age[1]:
+        out.append(e.age.between(flt.age[0], flt.age[1]))
+    if flt.experience[0] > options.experience[0] or flt.experience[1] < options.experience[1]:
+        # (completed years: 4.9 years is year 4)
+        out += [e.experience_years >= flt.experience[0], e.experience_years < flt.experience[1] + 1]
     sel = flt.selection
     if sel.department is not None:
-        code = cols.department_names.index(sel.department) if sel.department in cols.department_names else -1
-        mask &= cols.department == code
+        out.append(e.department == sel.department)
     if sel.cell is not None:
-        mask &= (cols.age_band == sel.cell[0]) & (cols.exp_band == sel.cell[1])
+        out += _band(e.age, AGE_EDGES, sel.cell[0]) + _band(e.experience_years, EXP_EDGES, sel.cell[1])
     if sel.box is not None:
         x0, x1, y0, y1 = sel.box
-        mask &= (cols.performance >= x0) & (cols.performance <= x1)
-        mask &= (cols.salary >= y0) & (cols.salary <= y1)
+        out += [e.performance.between(x0, x1), e.salary.between(y0, y1)]
     if sel.lasso is not None:
-        mask &= _inside(cols.performance, cols.salary, sel.lasso, mask, cols.by_salary)
-    return mask
+        xs, ys = [p[0] for p in sel.lasso], [p[1] for p in sel.lasso]
+        out += [e.performance.between(min(xs), max(xs)), e.salary.between(min(ys), max(ys))]
+    return out
 
 
-def _inside(
-    x: np.ndarray, y: np.ndarray, polygon, candidates: np.ndarray, by_y: np.ndarray | None = None
-) -> np.ndarray:
-    """Which points lie inside polygon (even-odd rule), testing only candidates.
-
-    Candidates outside the polygon's bounding box are dropped first; the rest are taken in y
-    order (by_y: the indices of all points sorted by y, kept with the columns; sorted here if not
-    given), so that each edge flips the parity of the contiguous run of points whose horizontal
-    ray it crosses. The work follows the points each edge spans, not points × edges: a
-    2,000-vertex lasso on a million employees costs milliseconds instead of seconds.
-    """
-    vertices = np.asarray(polygon, dtype=np.float64)
-    xs, ys = vertices[:, 0], vertices[:, 1]
-    in_box = candidates & (x >= xs.min()) & (x <= xs.max()) & (y >= ys.min()) & (y <= ys.max())
-    inside = np.zeros(len(x), dtype=bool)
-    if by_y is None:
-        idx = np.flatnonzero(in_box)
-        idx = idx[np.argsort(y[idx], kind="stable")]
-    else:
-        idx = by_y[in_box[by_y]]  # already in y order: a filter, not a sort
-    if len(idx) == 0:
-        return inside
-    px, py = x[idx], y[idx]
-    parity = np.zeros(len(idx), dtype=bool)
-    for x1, y1, x2, y2 in zip(xs, ys, np.roll(xs, -1), np.roll(ys, -1), strict=True):
-        if y1 == y2:
-            continue  # a horizontal edge crosses no horizontal ray
-        # the ray from a point crosses the edge when min(y1, y2) <= py < max(y1, y2) ...
-        first, last = np.searchsorted(py, (min(y1, y2), max(y1, y2)), side="left")
-        if first == last:
-            continue
-        run = slice(first, last)
-        # ... at the edge's x for that py, to the right of the point
-        parity[run] ^= px[run] < x1 + (x2 - x1) * (py[run] - y1) / (y2 - y1)
-    inside[idx] = parity
-    return inside
+def _band(column, edges: tuple[int, ...], band: int) -> list[ColumnElement]:
+    """column within band (0: below the first edge, len(edges): from the last one up)."""
+    out = []
+    if band > 0:
+        out.append(column >= edges[band - 1])
+    if band < len(edges):
+        out.append(column < edges[band])
+    return [and_(*out)] if out else []
 
 
-def _mean(values: np.ndarray) -> float | None:
-    return float(values.mean()) if len(values) else None
+# --- shaping ---
 
 
-def shape_hr(cols: Columns, flt: HrFilter, min_cell_count: int = 1) -> HrData:
-    """What the RH page draws for flt; heatmap cells of fewer than min_cell_count employees are
-    left empty (their counts kept, for the tooltip and the note)."""
-    mask = mask_of(cols, flt)
-    n = int(mask.sum())
-    dept = cols.department[mask]
-    salary, perf, sat = cols.salary[mask], cols.performance[mask], cols.satisfaction[mask]
-    names = cols.department_names
-    present = tuple(names[c] for c in np.unique(dept))
-    nd = len(names)
-
-    edges = _salary_edges(cols)
-    nb = len(edges) - 1
-    bins = np.clip(np.searchsorted(edges, salary, side="right") - 1, 0, nb - 1)
-    counts = np.bincount(dept * nb + bins, minlength=nd * nb).reshape(nd, nb)
-    salary_counts = {names[c]: counts[c].tolist() for c in range(nd) if names[c] in present}
+def shape_hr(
+    cells: Cells,
+    flt: HrFilter,
+    options: HrOptions,
+    min_cell_count: int = 1,
+    points: Callable[[], dict[str, dict[str, list]]] | None = None,
+) -> HrData:
+    """What the RH page draws for flt, from the cells of its filter (and box or lasso); heatmap
+    cells of fewer than min_cell_count employees are left empty (their counts kept, for the tooltip
+    and the note). points gives the scatter's points when there are few enough to draw."""
+    names = options.departments
+    f = cells.frame
+    code = pd.Categorical(f["department"], categories=names).codes.astype(np.int64)
+    age_band = np.searchsorted(AGE_EDGES, f["age"].to_numpy(np.int64), side="right")
+    exp_band = np.searchsorted(EXP_EDGES, f["experience_year"].to_numpy(np.int64), side="right")
+    sel = flt.selection
+    in_department = np.ones(len(f), dtype=bool)
+    if sel.department is not None:
+        in_department = code == (names.index(sel.department) if sel.department in names else -1)
+    in_cell = np.ones(len(f), dtype=bool)
+    if sel.cell is not None:
+        in_cell = (age_band == sel.cell[0]) & (exp_band == sel.cell[1])
+    chosen = in_department & in_cell
     # The department bars and the heatmap show every department and cell of the filter, the
     # clicked one highlighted (the others dimmed), not only the one clicked.
-    sel = flt.selection
-    bars_mask = (
-        mask
-        if sel.department is None
-        else mask_of(cols, replace(flt, selection=replace(sel, department=None)))
-    )
-    heat_mask = mask if sel.cell is None else mask_of(cols, replace(flt, selection=replace(sel, cell=None)))
-    heat_means, heat_counts = _heatmap(cols, heat_mask, min_cell_count)
-
+    nd = len(names)
+    per_department = {m: _by(code, f[m].to_numpy(np.float64), chosen, nd) for m in _SUMMED}
+    n = per_department["n"]
+    count = int(n.sum())
+    present = tuple(names[c] for c in range(nd) if n[c] > 0)
+    edges = salary_edges(options.salary)
+    heat_means, heat_counts = _heatmap(age_band, exp_band, f, in_department, min_cell_count)
     return HrData(
-        count=n,
-        mean_salary=_mean(salary),
-        mean_performance=_mean(perf),
-        mean_satisfaction=_mean(sat),
+        count=count,
+        mean_salary=_mean(per_department["salary_sum"], count),
+        mean_performance=_mean(per_department["performance_sum"], count),
+        mean_satisfaction=_mean(per_department["satisfaction_sum"], count),
         departments=present,
         salary_edges=edges.tolist(),
-        salary_counts=salary_counts,
-        scatter_mode="points" if n <= MAX_POINTS else "density",
-        points=_points(cols, mask) if n <= MAX_POINTS else {},
-        density=_density(perf, salary) if n > MAX_POINTS else None,
-        trends=_trends(dept, perf, salary, names),
-        by_department=_by_department(cols.department[bars_mask], cols.performance[bars_mask], names),
+        salary_counts=_salary_counts(cells.salary, code, chosen, edges, names, present),
+        scatter_mode="points" if count <= MAX_POINTS else "density",
+        points=(points() if points is not None else {}) if 0 < count <= MAX_POINTS else {},
+        density=_density(cells.density, chosen, edges) if count > MAX_POINTS else None,
+        trends=_trends(per_department, code, f, chosen, names),
+        by_department=_by_department(code, f, in_cell, names),
         heatmap=heat_means,
         heatmap_counts=heat_counts,
         all_departments=names,
@@ -275,77 +307,106 @@ def shape_hr(cols: Columns, flt: HrFilter, min_cell_count: int = 1) -> HrData:
     )
 
 
-def _salary_edges(cols: Columns) -> np.ndarray:
-    """Fixed bins for the whole table, so that the axis does not jump when filters change."""
-    if len(cols) == 0:
-        return np.array([0.0, SALARY_BIN])
-    low = math.floor(cols.salary.min() / SALARY_BIN) * SALARY_BIN
-    high = math.ceil((cols.salary.max() + 1) / SALARY_BIN) * SALARY_BIN
-    width = SALARY_BIN * max(1, math.ceil((high - low) / SALARY_BIN / MAX_SALARY_BINS))
-    return np.arange(low, high + width, width)
+_SUMMED = (
+    "n",
+    "salary_sum",
+    "performance_sum",
+    "performance_sq_sum",
+    "satisfaction_sum",
+    "performance_salary_sum",
+)
 
 
-def _points(cols: Columns, mask: np.ndarray) -> dict[str, dict[str, list]]:
-    out: dict[str, dict[str, list]] = {}
-    index = np.flatnonzero(mask)
-    for code in np.unique(cols.department[index]):
-        rows = index[cols.department[index] == code]
-        details = zip(
-            cols.id[rows].tolist(),
-            cols.age[rows].astype(int).tolist(),
-            np.round(cols.experience[rows], 1).tolist(),
-            np.round(cols.satisfaction[rows], 1).tolist(),
-            strict=True,
-        )
-        out[cols.department_names[code]] = {
-            "x": np.round(cols.performance[rows], 1).tolist(),
-            "y": np.round(cols.salary[rows], 0).tolist(),
-            "customdata": [list(row) for row in details],
-        }
-    return out
+def _by(code: np.ndarray, values: np.ndarray, keep: np.ndarray, nd: int) -> np.ndarray:
+    """values summed per department over the kept cells."""
+    return np.bincount(code[keep], values[keep], minlength=nd)
 
 
-def _density(perf: np.ndarray, salary: np.ndarray) -> dict[str, list]:
-    z, xe, ye = np.histogram2d(perf, salary, bins=DENSITY_BINS)
-    centre = lambda e: ((e[:-1] + e[1:]) / 2).round(1).tolist()  # noqa: E731
+def _mean(total: np.ndarray, count: int) -> float | None:
+    return float(total.sum() / count) if count else None
+
+
+def salary_edges(salary: tuple[float, float]) -> np.ndarray:
+    """Fixed bins for the whole table (whole multiples of SALARY_STEP, at most MAX_SALARY_BINS),
+    so that the axis does not jump when filters change."""
+    low_salary, high_salary = salary
+    if high_salary < low_salary:
+        return np.array([0.0, float(SALARY_STEP)])
+    low = math.floor(low_salary / SALARY_STEP) * SALARY_STEP
+    high = math.ceil((high_salary + 1) / SALARY_STEP) * SALARY_STEP
+    width = SALARY_STEP * max(1, math.ceil((high - low) / SALARY_STEP / MAX_SALARY_BINS))
+    return np.arange(low, high + width, width, dtype=np.float64)
+
+
+def _shown_bin(salary_bin: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The histogram bin of each SALARY_STEP bin (through a table of every SALARY_STEP bin)."""
+    if len(salary_bin) == 0:
+        return salary_bin
+    width = edges[1] - edges[0]
+    every = np.arange(int(salary_bin.max()) + 1, dtype=np.int64)
+    table = np.clip((every * SALARY_STEP - edges[0]) // width, 0, len(edges) - 2).astype(np.int64)
+    return table[salary_bin]
+
+
+def _kept(sparse: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The sparse counts of the kept cells."""
+    return sparse if keep.all() else sparse[keep[sparse[:, 0]]]
+
+
+def _salary_counts(sparse, code, keep, edges, names, present) -> dict[str, list[int]]:
+    nb, nd = len(edges) - 1, len(names)
+    rows = _kept(sparse, keep)
+    counts = np.bincount(
+        code[rows[:, 0]] * nb + _shown_bin(rows[:, 1], edges), rows[:, 2], minlength=nd * nb
+    ).reshape(nd, nb)
+    return {names[c]: counts[c].astype(np.int64).tolist() for c in range(nd) if names[c] in present}
+
+
+def _density(sparse: np.ndarray, keep: np.ndarray, edges: np.ndarray) -> dict[str, list]:
+    """Employees per performance bin × histogram salary bin, over the bins the population spans."""
+    rows = _kept(sparse, keep)
+    px = rows[:, 1]
+    py = _shown_bin(rows[:, 2], edges)
+    x0, y0 = int(px.min()), int(py.min())
+    nx, ny = int(px.max()) - x0 + 1, int(py.max()) - y0 + 1
+    z = np.bincount((py - y0) * nx + (px - x0), rows[:, 3], minlength=nx * ny).reshape(ny, nx)
+    width = edges[1] - edges[0]
     return {
-        "x": centre(xe),
-        "y": centre(ye),
-        "z": [[int(v) if v else None for v in row] for row in z.T],
+        "x": [round((x0 + i + 0.5) * PERFORMANCE_STEP, 2) for i in range(nx)],
+        "y": [round(float(edges[y0 + j]) + width / 2, 1) for j in range(ny)],
+        "z": [[int(v) if v else None for v in row] for row in z.tolist()],
     }
 
 
-def _trends(dept, perf, salary, names) -> dict[str, tuple[float, float, float, float]]:
+def _trends(sums, code, f, keep, names) -> dict[str, tuple[float, float, float, float]]:
     """Least-squares salary ~ performance per department, from sums (every employee counts)."""
     nd = len(names)
-    n = np.bincount(dept, minlength=nd).astype(float)
-    sx = np.bincount(dept, perf, nd)
-    sy = np.bincount(dept, salary, nd)
-    sxx = np.bincount(dept, perf * perf, nd)
-    sxy = np.bincount(dept, perf * salary, nd)
+    n, sx, sy = sums["n"], sums["performance_sum"], sums["salary_sum"]
+    sxx, sxy = sums["performance_sq_sum"], sums["performance_salary_sum"]
+    low = np.full(nd, np.inf)
+    high = np.full(nd, -np.inf)
+    np.minimum.at(low, code[keep], f["performance_min"].to_numpy(np.float64)[keep])
+    np.maximum.at(high, code[keep], f["performance_max"].to_numpy(np.float64)[keep])
     out = {}
     for c in range(nd):
         if n[c] < 2:
             continue
         var = sxx[c] - sx[c] ** 2 / n[c]
-        if var <= 1e-9:
+        if var <= 1e-9 * n[c] or high[c] <= low[c]:
             continue
         slope = (sxy[c] - sx[c] * sy[c] / n[c]) / var
         intercept = (sy[c] - slope * sx[c]) / n[c]
-        rows = perf[dept == c]
-        x0, x1 = float(rows.min()), float(rows.max())
+        x0, x1 = float(low[c]), float(high[c])
         out[names[c]] = (x0, intercept + slope * x0, x1, intercept + slope * x1)
     return out
 
 
-def _by_department(dept, perf, names) -> list[tuple[str, float, float | None, int]]:
+def _by_department(code, f, keep, names) -> list[tuple[str, float, float | None, int]]:
     """Mean performance per department with the 95 % t-interval half-width, best first."""
-    from scipy import stats  # imported on first use: it adds a second to every worker's start
-
     nd = len(names)
-    n = np.bincount(dept, minlength=nd)
-    s = np.bincount(dept, perf, nd)
-    ss = np.bincount(dept, perf * perf, nd)
+    n = _by(code, f["n"].to_numpy(np.float64), keep, nd)
+    s = _by(code, f["performance_sum"].to_numpy(np.float64), keep, nd)
+    ss = _by(code, f["performance_sq_sum"].to_numpy(np.float64), keep, nd)
     out = []
     for c in range(nd):
         if n[c] == 0:
@@ -354,18 +415,18 @@ def _by_department(dept, perf, names) -> list[tuple[str, float, float | None, in
         half = None
         if n[c] >= 2:
             variance = max(0.0, (ss[c] - n[c] * mean * mean) / (n[c] - 1))
-            half = float(stats.t.ppf(0.975, n[c] - 1) * math.sqrt(variance / n[c]))
+            half = float(stdtrit(n[c] - 1, 0.975) * math.sqrt(variance / n[c]))
         out.append((names[c], float(mean), half, int(n[c])))
     return sorted(out, key=lambda row: row[1], reverse=True)
 
 
 def _heatmap(
-    cols: Columns, mask: np.ndarray, min_count: int = 1
+    age_band, exp_band, f, keep, min_count: int = 1
 ) -> tuple[list[list[float | None]], list[list[int]]]:
     na, ne = len(AGE_LABELS), len(EXP_LABELS)
-    cell = cols.age_band[mask] * ne + cols.exp_band[mask]
-    counts = np.bincount(cell, minlength=na * ne).reshape(na, ne)
-    sums = np.bincount(cell, cols.satisfaction[mask], na * ne).reshape(na, ne)
+    cell = (age_band * ne + exp_band)[keep]
+    counts = np.bincount(cell, f["n"].to_numpy(np.float64)[keep], na * ne).reshape(na, ne).astype(np.int64)
+    sums = np.bincount(cell, f["satisfaction_sum"].to_numpy(np.float64)[keep], na * ne).reshape(na, ne)
     means = [
         [
             round(float(sums[a, e] / counts[a, e]), 2) if counts[a, e] >= max(min_count, 1) else None
@@ -374,6 +435,37 @@ def _heatmap(
         for a in range(na)
     ]
     return means, counts.tolist()
+
+
+def _points(rows: pd.DataFrame) -> dict[str, dict[str, list]]:
+    out: dict[str, dict[str, list]] = {}
+    for department, group in rows.groupby("department", sort=True):
+        details = zip(
+            group["employee_id"].astype(int).tolist(),
+            group["age"].astype(int).tolist(),
+            group["experience_years"].round(1).tolist(),
+            group["satisfaction"].round(1).tolist(),
+            strict=True,
+        )
+        out[str(department)] = {
+            "x": group["performance"].round(1).tolist(),
+            "y": group["salary"].round(0).tolist(),
+            "customdata": [list(row) for row in details],
+        }
+    return out
+
+
+def _row(row) -> dict:
+    employee_id, department, age, experience, salary, performance, satisfaction = row
+    return {
+        "employee_id": int(employee_id),
+        "department": department,
+        "age": int(age),
+        "experience_years": float(experience),
+        "salary": float(salary),
+        "performance": float(performance),
+        "satisfaction": float(satisfaction),
+    }
 
 
 def _args(flt: HrFilter) -> tuple:

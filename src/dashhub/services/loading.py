@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, select, update
+from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from dashhub.db import bump_version, employees, loads, sales, sales_daily, week_start
+from dashhub.db import employee_cells as employee_cells_table
+from dashhub.services import employee_cells
 from dashhub.services.bulk_insert import bulk_insert
 from dashhub.services.csv_reader import (
     CsvFormat,
@@ -246,7 +248,11 @@ def _load_employees(
         count, first = staging.duplicates()
         found.count += count
         found.kept.extend(first)
-        return staging.insert_into_employees(load_id)
+        loaded = staging.insert_into_employees(load_id)
+        employee_cells.add_rows(conn, staging.counted())  # (the RH aggregates, in the same transaction)
+        if conn.dialect.name == "postgresql":  # (the planner's row counts: RH reads rows by index)
+            conn.execute(text("ANALYZE employees"))
+        return loaded
     finally:
         staging.drop()
 
@@ -412,6 +418,7 @@ def undo_load(engine: Engine, load_id: int) -> tuple[str, int]:
             deleted = conn.execute(delete(sales).where(sales.c.load_id == load_id)).rowcount
         else:
             deleted = conn.execute(delete(employees).where(employees.c.load_id == load_id)).rowcount
+            employee_cells.rebuild(conn)
         conn.execute(update(loads).where(loads.c.id == load_id).values(undone_at=dt.datetime.now(dt.UTC)))
         bump_version(conn, load.dataset)
     return load.dataset, int(deleted)
@@ -448,6 +455,7 @@ def clear_dataset(conn: Connection, dataset: str) -> None:
         conn.execute(delete(sales_daily))
         conn.execute(delete(sales))
     else:
+        conn.execute(delete(employee_cells_table))
         conn.execute(delete(employees))
 
 
@@ -460,6 +468,7 @@ def insert_sales(conn: Connection, frame: pd.DataFrame) -> None:
 
 
 def insert_employees(conn: Connection, frame: pd.DataFrame) -> None:
+    """Insert already valid employees rows (then `employee_cells.rebuild` counts them for RH)."""
     columns = list(DATASETS["employees"].columns)
     bulk_insert(conn, employees, pa.Table.from_pandas(frame[columns], preserve_index=False))
 
