@@ -94,7 +94,25 @@ class Cells:
 
     frame: pd.DataFrame  # KEYS + MEASURES, one row per cell, sorted by KEYS
     salary: np.ndarray  # (k, 3) int64: cell, salary bin, n
-    density: np.ndarray  # (k, 4) int64: cell, performance bin, salary bin, n
+    _density: np.ndarray | None = None  # (k, 4) int64: cell, performance bin, salary bin, n
+    _records: np.ndarray | None = None  # or, as stored: every cell's DENSITY_BLOB records in order
+    _sizes: np.ndarray | None = None  # (and how many records each cell has)
+
+    @property
+    def density(self) -> np.ndarray:
+        """(k, 4) int64: cell, performance bin, salary bin, n."""
+        if self._density is None:
+            object.__setattr__(self, "_density", _expanded(self._records, self._sizes))
+        return self._density
+
+    def density_of(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Performance bin, salary bin and n of the kept cells' density counts (read from the
+        stored records as they are: the whole population's are hundreds of thousands)."""
+        if self._records is not None:
+            records = self._records if keep.all() else self._records[np.repeat(keep, self._sizes)]
+            return records["performance_bin"], records["salary_bin"], records["n"]
+        rows = self.density if keep.all() else self.density[keep[self.density[:, 0]]]
+        return rows[:, 1], rows[:, 2], rows[:, 3]
 
     @classmethod
     def empty(cls) -> Cells:
@@ -156,7 +174,10 @@ class Cells:
         columns = list(zip(*rows, strict=True))
         names = [c.name for c in employee_cells.columns]
         frame = pd.DataFrame(dict(zip(names[: len(KEYS + MEASURES)], columns, strict=False)))
-        return cls(frame, _decoded(columns[-2], SALARY_BLOB), _decoded(columns[-1], DENSITY_BLOB))
+        blobs = columns[-1]
+        sizes = np.fromiter(map(len, blobs), np.int64, len(blobs)) // DENSITY_BLOB.itemsize
+        records = np.frombuffer(b"".join(blobs), DENSITY_BLOB)
+        return cls(frame, _decoded(columns[-2], SALARY_BLOB), None, records, sizes)
 
     @classmethod
     def merged(cls, parts: list[Cells]) -> Cells:
@@ -250,6 +271,15 @@ def _encoded(sparse: np.ndarray, cells: int, blob: np.dtype) -> list[bytes]:
             raise ValueError(f"{name} outside {limits.min}..{limits.max}: not an employee the rules accept")
         records[name] = ordered[:, i]
     return [records[bounds[i] : bounds[i + 1]].tobytes() for i in range(cells)]
+
+
+def _expanded(records: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Blob records of consecutive cells (sizes: how many each) with the cell's position in front."""
+    out = np.empty((len(records), len(records.dtype.names) + 1), np.int64)
+    out[:, 0] = np.repeat(np.arange(len(sizes)), sizes)
+    for i, name in enumerate(records.dtype.names, start=1):
+        out[:, i] = records[name]
+    return out
 
 
 def _decoded(blobs: tuple[bytes, ...], blob: np.dtype) -> np.ndarray:

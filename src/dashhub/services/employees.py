@@ -295,7 +295,7 @@ def shape_hr(
         salary_counts=_salary_counts(cells.salary, code, chosen, edges, names, present),
         scatter_mode="points" if count <= MAX_POINTS else "density",
         points=(points() if points is not None else {}) if 0 < count <= MAX_POINTS else {},
-        density=_density(cells.density, chosen, edges) if count > MAX_POINTS else None,
+        density=_density(*cells.density_of(chosen), edges) if count > MAX_POINTS else None,
         trends=_trends(per_department, code, f, chosen, names),
         by_department=_by_department(code, f, in_cell, names),
         heatmap=heat_means,
@@ -362,14 +362,15 @@ def _salary_counts(sparse, code, keep, edges, names, present) -> dict[str, list[
     return {names[c]: counts[c].astype(np.int64).tolist() for c in range(nd) if names[c] in present}
 
 
-def _density(sparse: np.ndarray, keep: np.ndarray, edges: np.ndarray) -> dict[str, list]:
+def _density(
+    performance_bin: np.ndarray, salary_bin: np.ndarray, n: np.ndarray, edges: np.ndarray
+) -> dict[str, list]:
     """Employees per performance bin × histogram salary bin, over the bins the population spans."""
-    rows = _kept(sparse, keep)
-    px = rows[:, 1]
-    py = _shown_bin(rows[:, 2], edges)
+    px = performance_bin.astype(np.intp)
+    py = _shown_bin(salary_bin.astype(np.intp), edges)
     x0, y0 = int(px.min()), int(py.min())
     nx, ny = int(px.max()) - x0 + 1, int(py.max()) - y0 + 1
-    z = np.bincount((py - y0) * nx + (px - x0), rows[:, 3], minlength=nx * ny).reshape(ny, nx)
+    z = np.bincount((py - y0) * nx + (px - x0), n, minlength=nx * ny).reshape(ny, nx)
     width = edges[1] - edges[0]
     return {
         "x": [round((x0 + i + 0.5) * PERFORMANCE_STEP, 2) for i in range(nx)],
