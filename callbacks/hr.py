@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path, html
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, get_relative_path, html, no_update
 from dash.exceptions import PreventUpdate
 from flask import Response, abort, request
 
@@ -34,7 +34,7 @@ from dashhub.i18n import gettext as _
 from dashhub.layouts import hr as view
 from dashhub.layouts.common import graph_config, unknown_values_notice, view_state
 from dashhub.layouts.hr import CHART_FILES, CSV_FILE, IDS
-from dashhub.services.employees import EmployeesService
+from dashhub.services.employees import MAX_SELECTED, EmployeesService
 from dashhub.shell import PAGE_ROUTE
 from dashhub.validation import BadInput, choices
 
@@ -105,6 +105,21 @@ def selection_from_store(data, options: HrOptions) -> Selection:
             points.append((_number(point[0], "selection.lasso"), _number(point[1], "selection.lasso")))
         lasso = tuple(points)
     return Selection(department, cell, box, lasso)
+
+
+def bounded(employees: EmployeesService, flt: HrFilter) -> HrFilter:
+    """flt, unless its box or lasso holds too many employees to read one by one (the page refuses
+    those before they get here; a forged store or a pasted address may not)."""
+    if employees.selection_bound(flt) > MAX_SELECTED:
+        raise BadInput("selection", f"more than {MAX_SELECTED:,} employees in the box or lasso")
+    return flt
+
+
+def too_many_text(bound: int, locale: str) -> str:
+    return _(
+        "This selection would hold up to {count} employees: too many to select one by one (at most "
+        "{limit}). Draw a smaller box or lasso, or narrow the filters first."
+    ).format(count=fmt_number(bound, 0, locale), limit=fmt_number(MAX_SELECTED, 0, locale))
 
 
 def filter_from_inputs(departments, experience, age, selection, options: HrOptions) -> HrFilter:
@@ -238,7 +253,7 @@ def filter_from_export_query(services: Services, query_string: str) -> HrFilter:
         except ValueError:
             raise BadInput("sel", "not JSON") from None
         flt = HrFilter(flt.departments, flt.experience, flt.age, selection_from_store(data, options))
-    return flt
+    return bounded(services.employees, flt)
 
 
 def page(services: Services, search: str) -> object:
@@ -263,17 +278,29 @@ def register(app: Dash, services: Services) -> None:
 
     @callback(
         Output(IDS.SELECTION, "data"),
+        Output(IDS.SELECTION_REFUSED, "children"),
         Input(IDS.DEPARTMENT_BARS, "clickData"),
         Input(IDS.HEATMAP, "clickData"),
         Input(IDS.SCATTER, "selectedData"),
         Input(IDS.CLEAR_SELECTION, "n_clicks"),
         State(IDS.SELECTION, "data"),
+        State(IDS.DEPARTMENTS, "value"),
+        State(IDS.EXPERIENCE, "value"),
+        State(IDS.AGE, "value"),
         prevent_initial_call=True,
     )
-    def update_selection(bars_click, heat_click, scatter_selected, _clear, current):
+    def update_selection(
+        bars_click, heat_click, scatter_selected, _clear, current, departments, experience, age
+    ):
         if current not in (None, {}) and not isinstance(current, dict):
             raise BadInput("selection", "unexpected shape")
-        return next_selection(ctx.triggered_id, current, bars_click, heat_click, scatter_selected)
+        selection = next_selection(ctx.triggered_id, current, bars_click, heat_click, scatter_selected)
+        if ctx.triggered_id == IDS.SCATTER:
+            flt = filter_from_inputs(departments, experience, age, selection, employees.options())
+            bound = employees.selection_bound(flt)
+            if bound > MAX_SELECTED:
+                return no_update, too_many_text(bound, current_locale())
+        return selection, ""
 
     @callback(
         Output(IDS.KPI_COUNT, "children"),
@@ -304,7 +331,7 @@ def register(app: Dash, services: Services) -> None:
     )
     def update_hr(departments, experience, age, selection, page_route=None):
         options = employees.options()
-        flt = filter_from_inputs(departments, experience, age, selection, options)
+        flt = bounded(employees, filter_from_inputs(departments, experience, age, selection, options))
         locale = current_locale()
         data = employees.dashboard(flt)
         search = query_for(flt, options)
@@ -339,7 +366,9 @@ def register(app: Dash, services: Services) -> None:
         if grid_request is None:
             raise PreventUpdate
         start, end, sort = _grid_request(grid_request)
-        flt = filter_from_inputs(departments, experience, age, selection, employees.options())
+        flt = bounded(
+            employees, filter_from_inputs(departments, experience, age, selection, employees.options())
+        )
         rows, total = employees.rows(flt, start, end, sort)
         return {"rowData": [table_row(row, current_locale()) for row in rows], "rowCount": total}, total
 

@@ -31,6 +31,7 @@ class IDS:
     AGE = "hr-age"
     SELECTION = "hr-selection"
     SELECTION_TEXT = "hr-selection-text"
+    SELECTION_REFUSED = "hr-selection-refused"
     CLEAR_SELECTION = "hr-clear-selection"
     KPI_COUNT = "hr-kpi-count"
     KPI_SALARY = "hr-kpi-salary"
@@ -126,6 +127,7 @@ def layout(options: HrOptions, flt: HrFilter, locale: str, export_ticket: str) -
             html.Div(
                 [
                     html.Span(id=IDS.SELECTION_TEXT, className="small text-secondary"),
+                    html.Span(id=IDS.SELECTION_REFUSED, className="small text-danger", role="status"),
                     dbc.Button(
                         [html.I(className="bi bi-x-circle me-1"), _("Clear chart selection")],
                         id=IDS.CLEAR_SELECTION,

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from dashhub.domain.hr import HrFilter, Selection
 from dashhub.i18n import fmt_money, fmt_number
 from tests.conftest import raw_table
 from tests.support.dash_requests import find_prop, page_body, sales_outputs, view_search
@@ -156,6 +157,36 @@ def test_chart_clicks_build_the_cross_filter(hr_client):
     chosen = select_("hr-scatter", {"range": {"x": [80, 60], "y": [80000, 120000]}}, chosen)
     assert chosen["box"] == [60, 80, 80000, 120000]
     assert select_("hr-clear-selection", 1, chosen) == {}
+
+
+def test_a_box_or_lasso_too_big_to_read_row_by_row_is_refused_in_words(app, hr_client, monkeypatch):
+    """Each employee in a box's or lasso's bounding box is read (and tested): past MAX_SELECTED the
+    page keeps the previous selection and says why; a forged store or address gets a 400."""
+    monkeypatch.setattr("dashhub.callbacks.hr.MAX_SELECTED", 300)
+    frame = raw(app)
+    employees = app.server.extensions["dashhub"].employees
+    big = {"range": {"x": [40, 100], "y": [40000, 160000]}}
+    body = selection_body("hr-scatter", big, {"department": "IT"})
+    response = hr_client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    answer = response.get_json()["response"]
+    assert "hr-selection" not in answer  # (unchanged)
+    assert "sélectionner un par un" in answer["hr-selection-refused"]["children"]
+    assert post_hr(hr_client, ALL, [0, 43], [21, 65], {"box": [40, 100, 40000, 160000]}).status_code == 400
+
+    small = {"range": {"x": [90, 100], "y": [40000, 60000]}}
+    response = hr_client.post("/_dash-update-component", json=selection_body("hr-scatter", small))
+    assert response.get_json()["response"]["hr-selection"]["data"] == {"box": [90, 100, 40000, 60000]}
+    assert response.get_json()["response"]["hr-selection-refused"]["children"] == ""
+
+    # the bound never undercounts: it sums whole performance × salary bins around the box
+    rng = np.random.default_rng(5)
+    for _ in range(25):
+        x0, y0 = rng.uniform(20, 100), rng.uniform(30000, 160000)
+        box = (x0, x0 + rng.uniform(0, 30), y0, y0 + rng.uniform(0, 60000))
+        flt = HrFilter(tuple(ALL), (0, 43), (21, 65), Selection(box=box))
+        inside = frame["performance"].between(box[0], box[1]) & frame["salary"].between(box[2], box[3])
+        assert employees.selection_bound(flt) >= int(inside.sum())
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

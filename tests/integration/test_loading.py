@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Index, create_engine, func, inspect, select
 
 from dashhub.cli import main
-from dashhub.db import data_versions, employees, sales, sales_daily
+from dashhub.db import data_versions, employee_cells, employees, sales, sales_daily
 from dashhub.i18n import fmt_money
 from dashhub.services import csv_reader
 from tests.conftest import logged_in, make_settings
@@ -351,3 +351,35 @@ def test_a_command_run_from_another_folder_creates_no_database(tmp_path, monkeyp
         and "dashhub init" in result.output
     )
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_load_that_doubles_the_table_rebuilds_the_rh_indexes_and_keeps_them(
+    empty_settings, tmp_path, monkeypatch
+):
+    """Past REBUILD_INDEXES_FROM rows and the table's size, the RH indexes are dropped around the
+    insert and built again (in the load's transaction); a smaller load keeps them as they are."""
+    from dashhub.services import loading
+
+    monkeypatch.setattr(loading, "REBUILD_INDEXES_FROM", 1000)
+    dropped = []
+    real_drop = Index.drop
+    monkeypatch.setattr(
+        Index, "drop", lambda self, bind, **kw: (dropped.append(self.name), real_drop(self, bind, **kw))
+    )
+    settings = empty_settings
+    _invoke(settings, "init")
+    header = "employee_id,department,age,experience_years,salary,performance,satisfaction\n"
+    for name, ids in (("first.csv", range(1, 3001)), ("more.csv", range(3001, 3501))):
+        path = tmp_path / name
+        path.write_text(
+            header + "\n".join(f"{i},IT,{20 + i % 40},{i % 30}.5,{30000 + i},{i % 100},7" for i in ids)
+        )
+        assert _invoke(settings, "load", "employees", str(path)).exit_code == 0
+        engine = create_engine(settings.database_url)
+        indexes = {index["name"] for index in inspect(engine).get_indexes("employees")}
+        with engine.connect() as conn:
+            stored = conn.scalar(select(func.sum(employee_cells.c.n)))
+            assert stored == conn.scalar(select(func.count()).select_from(employees))
+        engine.dispose()
+        assert {"ix_employees_cohort", "ix_employees_scatter"} <= indexes
+    assert sorted(dropped) == ["ix_employees_cohort", "ix_employees_scatter"]  # (the first load only)

@@ -8,6 +8,8 @@ from dashhub.layouts.hr import IDS
 from dashhub.shell import PAGE_ROUTE
 from tests.support.dash_requests import callback_body
 
+ALL_DEPARTMENTS = ["Finance", "HR", "IT", "Marketing", "Sales"]  # (the demo's)
+
 HR_OUTPUTS = [
     (IDS.KPI_COUNT, "children"),
     (IDS.KPI_SALARY, "children"),
@@ -62,17 +64,29 @@ def table_body(request: Any, departments, experience, age, selection=None) -> di
     )
 
 
-def selection_body(trigger: str, value: Any, current: dict | None = None) -> dict:
+def selection_body(
+    trigger: str,
+    value: Any,
+    current: dict | None = None,
+    filters: tuple[Any, Any, Any] = (ALL_DEPARTMENTS, [0, 43], [21, 65]),
+) -> dict:
+    """The cross-filter callback (the demo's whole population unless filters says otherwise)."""
     inputs = {
         IDS.DEPARTMENT_BARS: ("clickData", None),
         IDS.HEATMAP: ("clickData", None),
         IDS.SCATTER: ("selectedData", None),
         IDS.CLEAR_SELECTION: ("n_clicks", None),
     }
+    departments, experience, age = filters
     body = callback_body(
-        [(IDS.SELECTION, "data")],
+        [(IDS.SELECTION, "data"), (IDS.SELECTION_REFUSED, "children")],
         [(cid, prop, value if cid == trigger else default) for cid, (prop, default) in inputs.items()],
-        [(IDS.SELECTION, "data", current or {})],
+        [
+            (IDS.SELECTION, "data", current or {}),
+            (IDS.DEPARTMENTS, "value", departments),
+            (IDS.EXPERIENCE, "value", experience),
+            (IDS.AGE, "value", age),
+        ],
     )
     body["changedPropIds"] = [f"{trigger}.{inputs[trigger][0]}"]
     return body

@@ -50,6 +50,9 @@ SCOPE = "hr"
 MAX_POINTS = 5000  # above this many employees the scatter becomes a density view
 MAX_SALARY_BINS = 60
 CHUNK = 100_000  # rows of a box or lasso read at a time
+# A box or lasso is answered from the rows inside its bounding box (each one read, the lasso's
+# tested): at most this many of them, so that one selection cannot hold a worker for minutes.
+MAX_SELECTED = 500_000
 
 
 class EmployeesService:
@@ -96,6 +99,32 @@ class EmployeesService:
             if seen >= end:
                 break
         return found, total
+
+    def selection_bound(self, flt: HrFilter) -> int:
+        """At most how many employees of flt's filters lie in the bounding box of its box or lasso
+        (0 without one): the employees of the cells' performance × salary bins that the box
+        touches, summed from the cells, so without reading a row."""
+        sel = flt.selection
+        if sel.box is None and sel.lasso is None:
+            return 0
+        x0, x1, y0, y1 = _bounding_box(sel)
+        key = QueryCache.key("employees", self.version(), "bound", (*_args(flt), x0, x1, y0, y1), SCOPE)
+
+        def compute() -> int:
+            with self._engine.connect() as conn:
+                cells = read_cells(conn, *cell_conditions(flt))
+            if not len(cells):
+                return 0
+            p, s, n = cells.density_of(np.ones(len(cells), dtype=bool))
+            touched = (
+                (p >= math.floor(x0 / PERFORMANCE_STEP))
+                & (p <= math.floor(x1 / PERFORMANCE_STEP))
+                & (s >= math.floor(y0 / SALARY_STEP))
+                & (s <= math.floor(y1 / SALARY_STEP))
+            )
+            return int(n[touched].sum())
+
+        return self._cache.get_or_compute(key, compute)
 
     def count_rows(self, flt: HrFilter) -> int:
         return self.dashboard(flt).count
@@ -231,13 +260,22 @@ def row_conditions(flt: HrFilter, options: HrOptions) -> list[ColumnElement]:
         out.append(e.department == sel.department)
     if sel.cell is not None:
         out += _band(e.age, AGE_EDGES, sel.cell[0]) + _band(e.experience_years, EXP_EDGES, sel.cell[1])
+    if sel.box is not None or sel.lasso is not None:
+        x0, x1, y0, y1 = _bounding_box(sel)
+        out += [e.performance.between(x0, x1), e.salary.between(y0, y1)]
+    return out
+
+
+def _bounding_box(sel: Selection) -> tuple[float, float, float, float]:
+    """Performance and salary ranges of the box, the lasso's bounding box, or both's overlap."""
+    x0, x1, y0, y1 = -math.inf, math.inf, -math.inf, math.inf
     if sel.box is not None:
         x0, x1, y0, y1 = sel.box
-        out += [e.performance.between(x0, x1), e.salary.between(y0, y1)]
     if sel.lasso is not None:
         xs, ys = [p[0] for p in sel.lasso], [p[1] for p in sel.lasso]
-        out += [e.performance.between(min(xs), max(xs)), e.salary.between(min(ys), max(ys))]
-    return out
+        x0, x1 = max(x0, min(xs)), min(x1, max(xs))
+        y0, y1 = max(y0, min(ys)), min(y1, max(ys))
+    return x0, x1, y0, y1
 
 
 def _band(column, edges: tuple[int, ...], band: int) -> list[ColumnElement]:
