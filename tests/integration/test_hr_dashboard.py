@@ -188,6 +188,18 @@ def test_a_box_or_lasso_too_big_to_read_row_by_row_is_refused_in_words(app, hr_c
         inside = frame["performance"].between(box[0], box[1]) & frame["salary"].between(box[2], box[3])
         assert employees.selection_bound(flt) >= int(inside.sum())
 
+    # between the bounds the database counts the box's employees, and stops past the limit
+    monkeypatch.setattr("dashhub.services.employees.MAX_SELECTED", 5)
+    box = (70.1, 72.4, 90000.5, 104999.0)  # inside one performance bin: no bin is covered whole
+    inside = frame["performance"].between(box[0], box[1]) & frame["salary"].between(box[2], box[3])
+    assert int(inside.sum()) > 6
+    flt = HrFilter(tuple(ALL), (0, 43), (21, 65), Selection(box=box))
+    assert employees.selection_bound(flt) == 6  # (the limit and one)
+    monkeypatch.setattr("dashhub.services.employees.MAX_SELECTED", 20)
+    narrower = HrFilter(tuple(ALL), (0, 43), (30, 40), Selection(box=box))
+    rows = frame[inside & frame["age"].between(30, 40)]
+    assert employees.selection_bound(narrower) == min(len(rows), 21)
+
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_chart_selection_goes_in_the_address_and_comes_back_from_it(hr_client):

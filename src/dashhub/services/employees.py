@@ -101,9 +101,11 @@ class EmployeesService:
         return found, total
 
     def selection_bound(self, flt: HrFilter) -> int:
-        """At most how many employees of flt's filters lie in the bounding box of its box or lasso
-        (0 without one): the employees of the cells' performance × salary bins that the box
-        touches, summed from the cells, so without reading a row."""
+        """How many employees of flt's filters lie in the bounding box of its box or lasso (0
+        without one), or a number past MAX_SELECTED when there are more, without reading more
+        than MAX_SELECTED + 1 index entries: the cells' performance × salary bins the box covers
+        whole and those it touches give a lower and an upper bound; only between the two does the
+        database count, and it stops past the limit."""
         sel = flt.selection
         if sel.box is None and sel.lasso is None:
             return 0
@@ -113,16 +115,22 @@ class EmployeesService:
         def compute() -> int:
             with self._engine.connect() as conn:
                 cells = read_cells(conn, *cell_conditions(flt))
-            if not len(cells):
-                return 0
-            p, s, n = cells.density_of(np.ones(len(cells), dtype=bool))
-            touched = (
-                (p >= math.floor(x0 / PERFORMANCE_STEP))
-                & (p <= math.floor(x1 / PERFORMANCE_STEP))
-                & (s >= math.floor(y0 / SALARY_STEP))
-                & (s <= math.floor(y1 / SALARY_STEP))
-            )
-            return int(n[touched].sum())
+                if not len(cells):
+                    return 0
+                p, s, n = cells.density_of(np.ones(len(cells), dtype=bool))
+                px0, px1 = p * PERFORMANCE_STEP, (p + 1) * PERFORMANCE_STEP
+                sy0, sy1 = s.astype(np.float64) * SALARY_STEP, (s.astype(np.float64) + 1) * SALARY_STEP
+                touched = (px1 > x0) & (px0 <= x1) & (sy1 > y0) & (sy0 <= y1)
+                whole = (px0 >= x0) & (px1 <= x1) & (sy0 >= y0) & (sy1 <= y1)
+                upper, lower = int(n[touched].sum()), int(n[whole].sum())
+                if upper <= MAX_SELECTED or lower > MAX_SELECTED:
+                    return upper
+                around = HrFilter(
+                    flt.departments, flt.experience, flt.age, Selection(box=sel.box, lasso=sel.lasso)
+                )
+                inside = select(employees.c.employee_id).where(*row_conditions(around, self.options()))
+                limited = inside.limit(MAX_SELECTED + 1).subquery()
+                return int(conn.scalar(select(func.count()).select_from(limited)))
 
         return self._cache.get_or_compute(key, compute)
 
