@@ -307,14 +307,19 @@ def _cursor(conn: Connection, query: Select, *, binary: bool = False, name: str 
     return cursor
 
 
-def fine_frame(conn: Connection, query: Select) -> pd.DataFrame:
-    """The rows of a `fine_query`, through the driver's cursor (hundreds of thousands of rows)."""
-    cursor = _cursor(conn, query)
-    try:
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return pd.DataFrame.from_records(rows, columns=list(KEYS + BINS + MEASURES))
+FINE_CHUNK = 250_000  # groups of a `fine_query` read at a time (a load's memory stays flat)
+
+
+def counted(conn: Connection, query: Select) -> Cells:
+    """The Cells of a `fine_query`, read a chunk of groups at a time (a server-side cursor on
+    PostgreSQL): ten million employees spread evenly make millions of groups."""
+    parts: list[Cells] = []
+    total = Cells.empty()
+    for frame in stream_frames(conn, query, list(KEYS + BINS + MEASURES), FINE_CHUNK):
+        parts.append(Cells.from_fine(frame))
+        if len(parts) == 4:
+            total, parts = Cells.merged([total, *parts]), []
+    return Cells.merged([total, *parts])
 
 
 def stream_frames(conn: Connection, query: Select, columns: list[str], chunk: int) -> Iterator[pd.DataFrame]:
@@ -343,7 +348,7 @@ def add_rows(conn: Connection, query: Select) -> None:
     """Add rows (a `fine_query`) to the cells, in the caller's transaction (a load's): the
     departments they touch are read, merged with them and written back (a few thousand rows at
     most)."""
-    added = Cells.from_fine(fine_frame(conn, query))
+    added = counted(conn, query)
     if not len(added):
         return
     touched = employee_cells.c.department.in_(sorted(set(added.frame["department"])))
@@ -355,7 +360,7 @@ def add_rows(conn: Connection, query: Select) -> None:
 def rebuild(conn: Connection) -> None:
     """Recount every cell from the employees table (after an undo, or for existing data)."""
     conn.execute(delete(employee_cells))
-    _write(conn, Cells.from_fine(fine_frame(conn, fine_query())))
+    _write(conn, counted(conn, fine_query()))
 
 
 def _write(conn: Connection, cells: Cells) -> None:

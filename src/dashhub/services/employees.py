@@ -38,7 +38,7 @@ from dashhub.services.employee_cells import (
     PERFORMANCE_STEP,
     SALARY_STEP,
     Cells,
-    fine_frame,
+    counted,
     fine_query,
     read_cells,
     stream_frames,
@@ -189,11 +189,11 @@ class EmployeesService:
             )
             conditions = row_conditions(around, self.options())
             if sel.lasso is None:  # a rectangle: the database counts it
-                return Cells.from_fine(fine_frame(conn, fine_query(*conditions)))
+                return counted(conn, fine_query(*conditions))
             # a lasso: the database counts the grid cells it holds whole; the rows of the cells its
             # edges cross come here for the exact test
             whole = _in_rectangles(inner_rectangles(sel.lasso, PERFORMANCE_STEP, SALARY_STEP))
-            parts = [Cells.from_fine(fine_frame(conn, fine_query(*conditions, whole)))]
+            parts = [counted(conn, fine_query(*conditions, whole))]
             edge_rows = select(*(employees.c[c] for c in COLUMNS)).where(*conditions, ~whole)
             parts += [Cells.from_rows(chunk) for chunk in _inside_rows(conn, edge_rows, sel)]
             return Cells.merged(parts)
