@@ -123,9 +123,7 @@ employees = Table(
 
 # Maintained aggregates of `employees` per department × age × completed year of experience (0012):
 # every RH KPI and chart reads these, so a filter change costs what the number of cells costs,
-# not the number of employees. The two binary columns hold sparse counts: `salary_bins` (salary
-# bin, n) records, `density` (performance bin, salary bin, n) records, for the salary histogram
-# and the scatter's density view (their layout: services/employee_cells.py).
+# not the number of employees (services/employee_cells.py).
 employee_cells = Table(
     "employee_cells",
     metadata,
@@ -142,8 +140,34 @@ employee_cells = Table(
     Column("performance_max", Float, nullable=False),
     Column("satisfaction_sum", Float, nullable=False),
     Column("performance_salary_sum", Float, nullable=False),
+)
+
+# Each cell's sparse counts (0012), apart so that reading the cells' sums stays small: `salary_bins`
+# (salary bin, n) records and `density` (performance bin, salary bin, n) records (their layout:
+# services/employee_cells.py). Loads merge them; the bounds of a box or lasso and the cumulative
+# bins below are counted from them.
+employee_cell_counts = Table(
+    "employee_cell_counts",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("age", Integer, primary_key=True),
+    Column("experience_year", Integer, primary_key=True),
     Column("salary_bins", LargeBinary, nullable=False),
     Column("density", LargeBinary, nullable=False),
+)
+
+# Cumulative performance × salary bin counts per department over ages and completed years (0012):
+# the RH histogram and density view of a filter are four rows per department, however the
+# employees spread (services/employee_bins.py). Rebuilt from employee_cells by every load.
+employee_bins = Table(
+    "employee_bins",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("age", Integer, primary_key=True),
+    Column("experience_year", Integer, primary_key=True),
+    Column("salary_low", Float, nullable=False),  # the histogram's first edge and bin width
+    Column("salary_width", Float, nullable=False),
+    Column("counts", LargeBinary, nullable=False),
 )
 
 

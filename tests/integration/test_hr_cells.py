@@ -22,7 +22,7 @@ from scipy import stats
 from sqlalchemy import create_engine, select
 
 from dashhub.cli import main
-from dashhub.db import bump_version, employee_cells, make_engine
+from dashhub.db import bump_version, employee_cell_counts, make_engine
 from dashhub.demo import demo_employees
 from dashhub.domain.hr import HrData, HrFilter, HrOptions, Selection
 from dashhub.migrations import upgrade
@@ -512,7 +512,7 @@ def check_cells_and_numbers(app, url: str) -> pd.DataFrame:
         stored = read_cells(conn)
         blobs = {
             (r.department, r.age, r.experience_year): (bytes(r.salary_bins), bytes(r.density))
-            for r in conn.execute(select(employee_cells)).all()
+            for r in conn.execute(select(employee_cell_counts)).all()
         }
     engine.dispose()
     assert_same_cells(stored, expected)

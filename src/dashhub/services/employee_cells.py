@@ -14,18 +14,20 @@ candidates of a box or lasso), and from the `employee_cells` table (`read_cells`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, func, insert, literal_column, select
+from sqlalchemy import Table, and_, delete, func, insert, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
-from dashhub.db import employee_cells, employees, floor_int
+from dashhub.db import employee_cell_counts, employee_cells, employees, floor_int
 
 SALARY_STEP = 5000  # width of a salary bin (the histogram's bins are whole multiples of it)
+MAX_SALARY_BINS = 60  # the histogram's bins at most
 PERFORMANCE_STEP = 2.5  # width of a performance bin of the density view
 KEYS = ("department", "age", "experience_year")
 BINS = ("performance_bin", "salary_bin")
@@ -168,12 +170,11 @@ class Cells:
 
     @classmethod
     def from_table(cls, rows: list[tuple]) -> Cells:
-        """From `employee_cells` rows (all its columns, in order), sorted by KEYS."""
+        """From rows of KEYS + MEASURES + the two counts, sorted by KEYS (what read_cells reads)."""
         if not rows:
             return cls.empty()
         columns = list(zip(*rows, strict=True))
-        names = [c.name for c in employee_cells.columns]
-        frame = pd.DataFrame(dict(zip(names[: len(KEYS + MEASURES)], columns, strict=False)))
+        frame = pd.DataFrame(dict(zip(KEYS + MEASURES, columns, strict=False)))
         blobs = columns[-1]
         sizes = np.fromiter(map(len, blobs), np.int64, len(blobs)) // DENSITY_BLOB.itemsize
         records = np.frombuffer(b"".join(blobs), DENSITY_BLOB)
@@ -218,7 +219,7 @@ class Cells:
         return Cells(self.frame[keep].reset_index(drop=True), salary, density)
 
     def table_rows(self) -> list[dict]:
-        """The cells as `employee_cells` rows."""
+        """The cells as `employee_cells` rows, with their `employee_cell_counts` columns."""
         salary = _encoded(self.salary, len(self), SALARY_BLOB)
         density = _encoded(self.density, len(self), DENSITY_BLOB)
         records = self.frame.to_dict("records")
@@ -229,6 +230,28 @@ class Cells:
             record["salary_bins"] = salary_bins
             record["density"] = dense
         return records
+
+
+def salary_edges(salary: tuple[float, float]) -> np.ndarray:
+    """Fixed bins for the whole table (whole multiples of SALARY_STEP, at most MAX_SALARY_BINS),
+    so that the axis does not jump when filters change."""
+    low_salary, high_salary = salary
+    if high_salary < low_salary:
+        return np.array([0.0, float(SALARY_STEP)])
+    low = math.floor(low_salary / SALARY_STEP) * SALARY_STEP
+    high = math.ceil((high_salary + 1) / SALARY_STEP) * SALARY_STEP
+    width = SALARY_STEP * max(1, math.ceil((high - low) / SALARY_STEP / MAX_SALARY_BINS))
+    return np.arange(low, high + width, width, dtype=np.float64)
+
+
+def shown_bin(salary_bin: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The histogram bin of each SALARY_STEP bin (through a table of every SALARY_STEP bin)."""
+    if len(salary_bin) == 0:
+        return salary_bin
+    width = edges[1] - edges[0]
+    every = np.arange(int(salary_bin.max()) + 1, dtype=np.int64)
+    table = np.clip((every * SALARY_STEP - edges[0]) // width, 0, len(edges) - 2).astype(np.int64)
+    return table[salary_bin]
 
 
 def _radix(columns: list[np.ndarray]):
@@ -332,16 +355,30 @@ def stream_frames(conn: Connection, query: Select, columns: list[str], chunk: in
         cursor.close()
 
 
-def read_cells(conn: Connection, *where: ColumnElement) -> Cells:
-    """The stored cells matching where, sorted by KEYS (through the driver's cursor, in binary on
-    PostgreSQL: the blobs are most of the bytes)."""
-    query = select(employee_cells).where(*where).order_by(*(employee_cells.c[k] for k in KEYS))
+def read_cells(conn: Connection, *where: ColumnElement, blobs: bool = True) -> Cells:
+    """The stored cells matching where (on `employee_cells`), sorted by KEYS (through the
+    driver's cursor, in binary on PostgreSQL: the counts are most of the bytes); without their
+    counts unless blobs."""
+    c, counts = employee_cells.c, employee_cell_counts.c
+    columns = [c[k] for k in KEYS + MEASURES]
+    query = select(*columns)
+    if blobs:
+        on = [c[k] == counts[k] for k in KEYS]
+        query = select(*columns, counts.salary_bins, counts.density).join_from(
+            employee_cells, employee_cell_counts, and_(*on)
+        )
+    query = query.where(*where).order_by(*(c[k] for k in KEYS))
     cursor = _cursor(conn, query, binary=True)
     try:
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    return Cells.from_table(rows)
+    if blobs:
+        return Cells.from_table(rows)
+    if not rows:
+        return Cells.empty()
+    frame = pd.DataFrame(dict(zip(KEYS + MEASURES, zip(*rows, strict=True), strict=True)))
+    return Cells(frame, np.zeros((0, 3), np.int64), np.zeros((0, 4), np.int64))
 
 
 def add_rows(conn: Connection, query: Select) -> None:
@@ -351,19 +388,38 @@ def add_rows(conn: Connection, query: Select) -> None:
     added = counted(conn, query)
     if not len(added):
         return
-    touched = employee_cells.c.department.in_(sorted(set(added.frame["department"])))
+    departments = sorted(set(added.frame["department"]))
+    touched = employee_cells.c.department.in_(departments)
     merged = Cells.merged([read_cells(conn, touched), added])
     conn.execute(delete(employee_cells).where(touched))
+    conn.execute(delete(employee_cell_counts).where(employee_cell_counts.c.department.in_(departments)))
     _write(conn, merged)
+    _count_bins(conn)
 
 
 def rebuild(conn: Connection) -> None:
     """Recount every cell from the employees table (after an undo, or for existing data)."""
     conn.execute(delete(employee_cells))
+    conn.execute(delete(employee_cell_counts))
     _write(conn, counted(conn, fine_query()))
+    _count_bins(conn)
+
+
+def _count_bins(conn: Connection) -> None:
+    """The cumulative bins (services/employee_bins.py) of the cells as they now are."""
+    from dashhub.services import employee_bins  # (it reads the cells through this module)
+
+    c = employee_cells.c
+    low, high = conn.execute(select(func.min(c.salary_min), func.max(c.salary_max))).one()
+    edges = salary_edges((low, high)) if low is not None else np.array([0.0, float(SALARY_STEP)])
+    employee_bins.rebuild(conn, edges)
 
 
 def _write(conn: Connection, cells: Cells) -> None:
     rows = cells.table_rows()
+    blobs = ("salary_bins", "density")
+    sums = [{k: v for k, v in row.items() if k not in blobs} for row in rows]
+    counts = [{k: row[k] for k in (*KEYS, *blobs)} for row in rows]
     for start in range(0, len(rows), 5000):
-        conn.execute(insert(employee_cells), rows[start : start + 5000])
+        conn.execute(insert(employee_cells), sums[start : start + 5000])
+        conn.execute(insert(employee_cell_counts), counts[start : start + 5000])

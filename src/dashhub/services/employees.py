@@ -33,6 +33,7 @@ from dashhub.domain.hr import (
     HrOptions,
     Selection,
 )
+from dashhub.services import employee_bins
 from dashhub.services.cache import QueryCache
 from dashhub.services.employee_cells import (
     PERFORMANCE_STEP,
@@ -41,6 +42,8 @@ from dashhub.services.employee_cells import (
     counted,
     fine_query,
     read_cells,
+    salary_edges,
+    shown_bin,
     stream_frames,
 )
 from dashhub.services.polygons import inner_rectangles
@@ -48,7 +51,6 @@ from dashhub.services.polygons import inside as _inside
 
 SCOPE = "hr"
 MAX_POINTS = 5000  # above this many employees the scatter becomes a density view
-MAX_SALARY_BINS = 60
 CHUNK = 100_000  # rows of a box or lasso read at a time
 # A box or lasso is answered from the rows inside its bounding box (each one read, the lasso's
 # tested): at most this many of them, so that one selection cannot hold a worker for minutes.
@@ -169,12 +171,18 @@ class EmployeesService:
 
     def _dashboard(self, flt: HrFilter) -> HrData:
         options = self.options()
+        sel = flt.selection
+        if sel.box is None and sel.lasso is None:
+            # the cells' sums and extremes; the histogram and density from the cumulative bins
+            with self._engine.connect() as conn:
+                cells = read_cells(conn, *cell_conditions(flt), blobs=False)
+                bins = employee_bins.binned(conn, chosen_rectangle(flt), salary_edges(options.salary))
+                if bins is None:  # (counted with other salary bins: a load is committing)
+                    cells = read_cells(conn, *cell_conditions(flt))
+        else:
+            cells, bins = self._cells(flt), None
         return shape_hr(
-            self._cells(flt),
-            flt,
-            options,
-            self._min_cell_count,
-            points=lambda: self._points(flt),
+            cells, flt, options, self._min_cell_count, points=lambda: self._points(flt), bins=bins
         )
 
     def _cells(self, flt: HrFilter) -> Cells:
@@ -305,10 +313,13 @@ def shape_hr(
     options: HrOptions,
     min_cell_count: int = 1,
     points: Callable[[], dict[str, dict[str, list]]] | None = None,
+    bins: dict[str, np.ndarray] | None = None,
 ) -> HrData:
     """What the RH page draws for flt, from the cells of its filter (and box or lasso); heatmap
     cells of fewer than min_cell_count employees are left empty (their counts kept, for the tooltip
-    and the note). points gives the scatter's points when there are few enough to draw."""
+    and the note). points gives the scatter's points when there are few enough to draw; bins, the
+    histogram and density counts of the chosen employees per department (employee_bins.binned),
+    else they are summed from the cells' own counts."""
     names = options.departments
     f = cells.frame
     code = pd.Categorical(f["department"], categories=names).codes.astype(np.int64)
@@ -338,10 +349,16 @@ def shape_hr(
         mean_satisfaction=_mean(per_department["satisfaction_sum"], count),
         departments=present,
         salary_edges=edges.tolist(),
-        salary_counts=_salary_counts(cells.salary, code, chosen, edges, names, present),
+        salary_counts=_salary_counts(cells.salary, code, chosen, edges, names, present)
+        if bins is None
+        else {name: bins[name].sum(axis=0).tolist() for name in present if name in bins},
         scatter_mode="points" if count <= MAX_POINTS else "density",
         points=(points() if points is not None else {}) if 0 < count <= MAX_POINTS else {},
-        density=_density(*cells.density_of(chosen), edges) if count > MAX_POINTS else None,
+        density=None
+        if count <= MAX_POINTS
+        else _density(*cells.density_of(chosen), edges)
+        if bins is None
+        else _density_of_bins(sum(bins.values()), edges),
         trends=_trends(per_department, code, f, chosen, names),
         by_department=_by_department(code, f, in_cell, names),
         heatmap=heat_means,
@@ -372,28 +389,6 @@ def _mean(total: np.ndarray, count: int) -> float | None:
     return float(total.sum() / count) if count else None
 
 
-def salary_edges(salary: tuple[float, float]) -> np.ndarray:
-    """Fixed bins for the whole table (whole multiples of SALARY_STEP, at most MAX_SALARY_BINS),
-    so that the axis does not jump when filters change."""
-    low_salary, high_salary = salary
-    if high_salary < low_salary:
-        return np.array([0.0, float(SALARY_STEP)])
-    low = math.floor(low_salary / SALARY_STEP) * SALARY_STEP
-    high = math.ceil((high_salary + 1) / SALARY_STEP) * SALARY_STEP
-    width = SALARY_STEP * max(1, math.ceil((high - low) / SALARY_STEP / MAX_SALARY_BINS))
-    return np.arange(low, high + width, width, dtype=np.float64)
-
-
-def _shown_bin(salary_bin: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The histogram bin of each SALARY_STEP bin (through a table of every SALARY_STEP bin)."""
-    if len(salary_bin) == 0:
-        return salary_bin
-    width = edges[1] - edges[0]
-    every = np.arange(int(salary_bin.max()) + 1, dtype=np.int64)
-    table = np.clip((every * SALARY_STEP - edges[0]) // width, 0, len(edges) - 2).astype(np.int64)
-    return table[salary_bin]
-
-
 def _kept(sparse: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """The sparse counts of the kept cells."""
     return sparse if keep.all() else sparse[keep[sparse[:, 0]]]
@@ -403,7 +398,7 @@ def _salary_counts(sparse, code, keep, edges, names, present) -> dict[str, list[
     nb, nd = len(edges) - 1, len(names)
     rows = _kept(sparse, keep)
     counts = np.bincount(
-        code[rows[:, 0]] * nb + _shown_bin(rows[:, 1], edges), rows[:, 2], minlength=nd * nb
+        code[rows[:, 0]] * nb + shown_bin(rows[:, 1], edges), rows[:, 2], minlength=nd * nb
     ).reshape(nd, nb)
     return {names[c]: counts[c].astype(np.int64).tolist() for c in range(nd) if names[c] in present}
 
@@ -411,9 +406,15 @@ def _salary_counts(sparse, code, keep, edges, names, present) -> dict[str, list[
 def _density(
     performance_bin: np.ndarray, salary_bin: np.ndarray, n: np.ndarray, edges: np.ndarray
 ) -> dict[str, list]:
+    """Employees per performance bin × histogram salary bin (from SALARY_STEP bins)."""
+    return _density_grid(performance_bin, shown_bin(salary_bin.astype(np.intp), edges), n, edges)
+
+
+def _density_grid(
+    performance_bin: np.ndarray, shown: np.ndarray, n: np.ndarray, edges: np.ndarray
+) -> dict[str, list]:
     """Employees per performance bin × histogram salary bin, over the bins the population spans."""
-    px = performance_bin.astype(np.intp)
-    py = _shown_bin(salary_bin.astype(np.intp), edges)
+    px, py = performance_bin.astype(np.intp), shown.astype(np.intp)
     x0, y0 = int(px.min()), int(py.min())
     nx, ny = int(px.max()) - x0 + 1, int(py.max()) - y0 + 1
     z = np.bincount((py - y0) * nx + (px - x0), n, minlength=nx * ny).reshape(ny, nx)
@@ -423,6 +424,32 @@ def _density(
         "y": [round(float(edges[y0 + j]) + width / 2, 1) for j in range(ny)],
         "z": [[int(v) if v else None for v in row] for row in z.tolist()],
     }
+
+
+def _density_of_bins(counts: np.ndarray, edges: np.ndarray) -> dict[str, list]:
+    """The density view of PERFORMANCE_BINS × histogram bin counts."""
+    performance_bin, shown = np.nonzero(counts)
+    return _density_grid(performance_bin, shown, counts[performance_bin, shown], edges)
+
+
+def chosen_rectangle(flt: HrFilter) -> employee_bins.Rectangle:
+    """The departments, ages and years of flt with its clicked bar and heatmap cell."""
+    sel = flt.selection
+    departments = flt.departments
+    if sel.department is not None:
+        departments = tuple(d for d in departments if d == sel.department)
+    age = (int(flt.age[0]), int(flt.age[1]))
+    years = (int(flt.experience[0]), int(flt.experience[1]))
+    if sel.cell is not None:
+        age = _within_band(age, AGE_EDGES, sel.cell[0])
+        years = _within_band(years, EXP_EDGES, sel.cell[1])
+    return employee_bins.Rectangle(departments, age, years)
+
+
+def _within_band(bounds: tuple[int, int], edges: tuple[int, ...], band: int) -> tuple[int, int]:
+    low = edges[band - 1] if band > 0 else bounds[0]
+    high = edges[band] - 1 if band < len(edges) else bounds[1]
+    return max(bounds[0], low), min(bounds[1], high)
 
 
 def _trends(sums, code, f, keep, names) -> dict[str, tuple[float, float, float, float]]:

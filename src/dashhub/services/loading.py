@@ -17,7 +17,16 @@ from sqlalchemy import Engine, Integer, cast, delete, extract, func, insert, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from dashhub.db import bump_version, employees, loads, sales, sales_daily, week_start
+from dashhub.db import (
+    bump_version,
+    employee_bins,
+    employee_cell_counts,
+    employees,
+    loads,
+    sales,
+    sales_daily,
+    week_start,
+)
 from dashhub.db import employee_cells as employee_cells_table
 from dashhub.services import employee_cells
 from dashhub.services.bulk_insert import bulk_insert
@@ -484,6 +493,8 @@ def clear_dataset(conn: Connection, dataset: str) -> None:
         conn.execute(delete(sales))
     else:
         conn.execute(delete(employee_cells_table))
+        conn.execute(delete(employee_cell_counts))
+        conn.execute(delete(employee_bins))
         conn.execute(delete(employees))
 
 

@@ -1,7 +1,8 @@
 """RH at any size: the `employee_cells` aggregates (department × age × completed year of
-experience) that every RH number reads, filled from the employees already loaded; and two indexes
-on `employees` for what still reads rows (the table page, the points of a small population, the
-bounding box of a box or lasso on the scatter).
+experience) that every RH number reads, their sparse counts (`employee_cell_counts`) and the
+cumulative `employee_bins` of the histogram and density view, filled from the employees already
+loaded; and two indexes on `employees` for what still reads rows (the table page, the points of
+a small population, the bounding box of a box or lasso on the scatter).
 
 Revision ID: 0012
 Revises: 0011
@@ -40,8 +41,23 @@ def upgrade() -> None:
                 "performance_salary_sum",
             )
         ),
+    )
+    op.create_table(
+        "employee_cell_counts",
+        sa.Column("department", sa.String(64), primary_key=True),
+        sa.Column("age", sa.Integer, primary_key=True),
+        sa.Column("experience_year", sa.Integer, primary_key=True),
         sa.Column("salary_bins", sa.LargeBinary, nullable=False),
         sa.Column("density", sa.LargeBinary, nullable=False),
+    )
+    op.create_table(
+        "employee_bins",
+        sa.Column("department", sa.String(64), primary_key=True),
+        sa.Column("age", sa.Integer, primary_key=True),
+        sa.Column("experience_year", sa.Integer, primary_key=True),
+        sa.Column("salary_low", sa.Float, nullable=False),
+        sa.Column("salary_width", sa.Float, nullable=False),
+        sa.Column("counts", sa.LargeBinary, nullable=False),
     )
     op.create_index("ix_employees_cohort", "employees", ["department", "age", "experience_years"])
     op.create_index(
@@ -58,4 +74,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_employees_scatter", table_name="employees")
     op.drop_index("ix_employees_cohort", table_name="employees")
+    op.drop_table("employee_bins")
+    op.drop_table("employee_cell_counts")
     op.drop_table("employee_cells")
