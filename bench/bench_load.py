@@ -53,24 +53,31 @@ def write_employees(path: Path, rows: int) -> None:
 WRITERS = {"sales": write_sales, "employees": write_employees}
 
 
-def timed_load(env: dict, dataset: str, path: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one `dashhub load` run."""
+def timed_load(env: dict, dataset: str, path: Path) -> tuple[float, float, str | None]:
+    """(seconds, peak RSS in MB, why it failed or None) of one `dashhub load` run (its output in a
+    file beside the data: a load's output can fill a pipe that nobody reads)."""
+    log = path.with_suffix(".log")
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [DASHHUB, "load", dataset, str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
+    with log.open("wb") as out:
+        process = subprocess.Popen([DASHHUB, "load", dataset, str(path)], env=env, stdout=out, stderr=out)
+        _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
+    failure = None
     if status != 0:
-        raise SystemExit(f"load failed ({status}): {process.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+        output = log.read_text(errors="replace")
+        print(f"load failed ({status}) after {elapsed:.0f} s:\n{output[-4000:]}", file=sys.stderr)
+        errors = [line for line in output.splitlines() if "Error" in line or "error" in line]
+        failure = errors[0][:200] if errors else f"exit status {status}"
+    return elapsed, usage.ru_maxrss / 1024, failure
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, action="append", help="rows per file (repeatable)")
     parser.add_argument("--dataset", choices=sorted(WRITERS), action="append")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), action="append", help="default: both")
     args = parser.parse_args()
+    databases = args.database or ["sqlite", "postgresql"]
     sizes, datasets = args.rows or [1_000_000], args.dataset or sorted(WRITERS, reverse=True)
     results = []
     for rows in sizes:
@@ -79,34 +86,36 @@ def main() -> None:
                 path = Path(tmp) / f"{dataset}.csv"
                 WRITERS[dataset](path, rows)
                 size_mb = path.stat().st_size / 2**20
-                for label, seconds, peak in load_on_both(tmp, dataset, path):
-                    results.append((dataset, rows, size_mb, label, seconds, peak))
+                for label, seconds, peak, failure in load_on_both(tmp, dataset, path, databases):
+                    results.append((dataset, rows, size_mb, label, seconds, peak, failure))
     print(header("`dashhub load`: rows per second and peak memory"))
     print("| data set | rows (file) | database | time | rows/s | peak memory of the load |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for dataset, rows, size_mb, label, seconds, peak in results:
-        print(
-            f"| {dataset} | {rows:,} ({size_mb:.0f} MB) | {label} | {seconds:.1f} s | "
-            f"{rows / seconds:,.0f} | {peak:.0f} MB |"
-        )
+    for dataset, rows, size_mb, label, seconds, peak, failure in results:
+        speed = f"{rows / seconds:,.0f}" if failure is None else f"failed: {failure}"
+        file = f"{rows:,} ({size_mb:.0f} MB)"
+        print(f"| {dataset} | {file} | {label} | {seconds:.1f} s | {speed} | {peak:.0f} MB |")
 
 
-def load_on_both(tmp: str, dataset: str, path: Path) -> list[tuple[str, float, float]]:
-    """Load path into a fresh SQLite file and a fresh PostgreSQL database."""
+def load_on_both(
+    tmp: str, dataset: str, path: Path, databases: list[str]
+) -> list[tuple[str, float, float, str | None]]:
+    """Load path into a fresh SQLite file and a fresh PostgreSQL database (those asked for)."""
     base = {**os.environ, "DASHHUB_PATHS__DATA_DIR": tmp, "DASHHUB_SECRET_KEY": "bench-" + "x" * 40}
     name = f"dashhub_bench_load_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     results = []
     try:
-        for label, url in (
-            ("SQLite", f"sqlite:///{tmp}/bench.db"),
-            ("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"),
+        for database, label, url in (
+            ("sqlite", "SQLite", f"sqlite:///{tmp}/bench.db"),
+            ("postgresql", "PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"),
         ):
+            if database not in databases:
+                continue
             env = {**base, "DASHHUB_DATABASE__URL": url}
             subprocess.run([DASHHUB, "init"], env=env, check=True, capture_output=True)
-            seconds, peak = timed_load(env, dataset, path)
-            results.append((label, seconds, peak))
+            results.append((label, *timed_load(env, dataset, path)))
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
