@@ -72,6 +72,22 @@ class ServerTimer:
         return body
 
 
+class CpuTimer:
+    """Wraps a WSGI app (a ServerTimer) and records the CPU time of the thread that produced each
+    response (ms): the server's own work, without the time it waited for a core on a busy machine
+    (a database server's work in its own process is not counted)."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.last_ms = 0.0
+
+    def __call__(self, environ, start_response):
+        started = time.thread_time()
+        body = list(self.wsgi_app(environ, start_response))
+        self.last_ms = (time.thread_time() - started) * 1000
+        return body
+
+
 def timed_app(database_url: str, data_dir: str, username: str):
     """The app on database_url, its WSGI timer, and a test client logged in as username."""
     from dashhub.app import create_app

@@ -52,10 +52,14 @@ def cells_digest() -> str:
 
 
 def code_version() -> str:
-    """The commit measured, and a digest of the app's code when the working tree differs from it."""
+    """The last commit of the app's code (src, callbacks, layouts: not the benchmarks or the docs),
+    and a digest of that code when the working tree differs from it."""
     root = SRC.parent.parent
     commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ["git", "log", "-1", "--format=%h", "--", "src", "callbacks", "layouts"],
+        cwd=root,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     changed = subprocess.run(
         ["git", "status", "--porcelain", "src", "callbacks", "layouts"],

@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ServerTimer, rss_mb  # noqa: E402
+from bench.common import CpuTimer, ServerTimer, rss_mb  # noqa: E402
 from dashhub.app import create_app  # noqa: E402
 from dashhub.config import load_settings  # noqa: E402
 from tests.support.hr_requests import hr_body  # noqa: E402
@@ -51,22 +51,23 @@ def main() -> None:
         created = time.perf_counter()
         app = create_app(settings)
         timer = ServerTimer(app.server.wsgi_app)
-        app.server.wsgi_app = timer
+        cpu = CpuTimer(timer)
+        app.server.wsgi_app = cpu
         client = app.server.test_client()
         client.set_cookie(job["cookie_name"], job["cookie"])
         ready = time.perf_counter()
         rss_ready = rss_mb()
 
-        def call(flt) -> tuple[float, float]:
+        def call(flt) -> tuple[float, float, float]:
             started = time.perf_counter()
             response = client.post("/_dash-update-component", json=hr_body(*flt))
             wall = (time.perf_counter() - started) * 1000
             if response.status_code != 200:
                 raise SystemExit(f"RH callback: {response.status_code} {response.get_data()[:300]!r}")
-            return timer.last_ms, wall
+            return timer.last_ms, wall, cpu.last_ms
 
-        first_server, first_wall = call(job["everything"])
-        second_server, _ = call(job["everything"])
+        first_server, first_wall, first_cpu = call(job["everything"])
+        second_server, _, _ = call(job["everything"])
         later = [call(flt)[0] for flt in job["filters"]]
         print(
             json.dumps(
@@ -75,6 +76,7 @@ def main() -> None:
                     "create_s": ready - created,
                     "first_ms": first_server,
                     "first_wall_ms": first_wall,
+                    "first_cpu_ms": first_cpu,
                     "second_ms": second_server,
                     "later_ms": later,
                     "rss_ready_mb": rss_ready,
