@@ -178,7 +178,11 @@ def main() -> None:
     results = []
     for database in args.database or list(hr_data.DATABASES):
         url = hr_data.build(database, args.employees, fresh=args.fresh)
-        results.append((database, measure(url, args.vertices, args.runs, args.profile)))
+        try:
+            results.append((database, measure(url, args.vertices, args.runs, args.profile)))
+        except Exception as exc:  # (the other database's figures are still worth printing)
+            print(f"{database}: {exc!r}", file=sys.stderr)
+            results.append((database, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"))
         if args.drop and database == "postgresql":
             hr_data.drop(database, args.employees)
 
@@ -190,6 +194,9 @@ def main() -> None:
     print("| " + " | ".join(columns) + " |")
     print("|" + " --- |" * len(columns))
     for database, rows in results:
+        if isinstance(rows, str):
+            print(f"| {hr_data.LABELS[database]} | failed: {rows} |" + " |" * (len(columns) - 2))
+            continue
         for r in rows:
             drag = summary(r["drag"]) + (" (refused in words)" if r["refused"] else " (kept)")
             callback = summary(r["callback"]) + statuses_note(r["statuses"])
