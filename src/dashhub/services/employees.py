@@ -38,6 +38,7 @@ from dashhub.services.cache import QueryCache
 from dashhub.services.employee_cells import (
     PERFORMANCE_STEP,
     SALARY_STEP,
+    SUMS,
     Cells,
     counted,
     fine_query,
@@ -336,7 +337,7 @@ def shape_hr(
     # The department bars and the heatmap show every department and cell of the filter, the
     # clicked one highlighted (the others dimmed), not only the one clicked.
     nd = len(names)
-    per_department = {m: _by(code, f[m].to_numpy(np.float64), chosen, nd) for m in _SUMMED}
+    per_department = {m: _by(code, f[m].to_numpy(np.float64), chosen, nd) for m in SUMS}
     n = per_department["n"]
     count = int(n.sum())
     present = tuple(names[c] for c in range(nd) if n[c] > 0)
@@ -368,16 +369,6 @@ def shape_hr(
         selected_department=sel.department,
         selected_cell=sel.cell,
     )
-
-
-_SUMMED = (
-    "n",
-    "salary_sum",
-    "performance_sum",
-    "performance_sq_sum",
-    "satisfaction_sum",
-    "performance_salary_sum",
-)
 
 
 def _by(code: np.ndarray, values: np.ndarray, keep: np.ndarray, nd: int) -> np.ndarray:
