@@ -11,13 +11,14 @@ import traceback
 from pathlib import Path
 
 import click
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
 
 from dashhub.auth.audit import AuditLog
 from dashhub.auth.users import UserError, UserStore, generate_password
 from dashhub.config import ROLES, ConfigError, Settings, load_settings
-from dashhub.db import bump_version, make_engine
+from dashhub.db import bump_version, data_versions, employees, make_engine, sales
 from dashhub.demo import demo_employees, demo_sales
 from dashhub.migrations import SchemaError, check_schema, current_revision, upgrade
 from dashhub.services import employee_cells
@@ -166,8 +167,16 @@ def _redacted(url: str) -> str:
 
 @main.command()
 @click.option("--demo", is_flag=True, help="Replace sales and employees with the demo data.")
+@click.option(
+    "--examples/--no-examples",
+    envvar="DASHHUB_LOAD_EXAMPLES",
+    show_envvar=True,
+    default=False,
+    help="Load the demo data into a database that has never held sales or employees (a first start); "
+    "never over data.",
+)
 @click.pass_obj
-def init(config: Path | None, demo: bool) -> None:
+def init(config: Path | None, demo: bool, examples: bool) -> None:
     """Create or upgrade the database schema (and load the demo data); keeps existing data."""
     settings = _settings(config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -179,6 +188,13 @@ def init(config: Path | None, demo: bool) -> None:
     change = f"upgraded from {before} to {after}" if before and before != after else f"at revision {after}"
     click.echo(f"Schema ready in {_redacted(settings.database_url)} ({change}).")
     _ensure_admin(settings, engine)
+    if examples and not demo:
+        demo = _never_held_data(engine)
+        if not demo:
+            click.echo(
+                "Examples not loaded: this database has held sales or employees before "
+                "(DASHHUB_LOAD_EXAMPLES loads them into a new database only)."
+            )
     if demo:
         sales_rows, employee_rows = demo_sales(), demo_employees()
         with load_lock(engine, on_wait=_say_waiting), engine.begin() as conn:
@@ -196,6 +212,14 @@ def init(config: Path | None, demo: bool) -> None:
         )
         _demo_monitoring(settings, engine)
     engine.dispose()
+
+
+def _never_held_data(engine) -> bool:
+    """Sales and employees are empty and were never loaded nor cleared (their first version)."""
+    with engine.connect() as conn:
+        versions = dict(conn.execute(select(data_versions.c.name, data_versions.c.version)).all())
+        rows = sum(conn.scalar(select(func.count()).select_from(table)) for table in (sales, employees))
+    return rows == 0 and versions.get("sales") == 1 and versions.get("employees") == 1
 
 
 def _demo_monitoring(settings: Settings, engine) -> None:

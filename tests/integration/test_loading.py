@@ -31,8 +31,13 @@ def empty_settings(tmp_path, database_url):
     return make_settings(tmp_path, database_url)
 
 
-def _invoke(settings, *args):
-    env = {"DASHHUB_DATABASE__URL": settings.database_url, "DASHHUB_PATHS__DATA_DIR": str(settings.data_dir)}
+def _invoke(settings, *args, **environ):
+    env = {
+        "DASHHUB_DATABASE__URL": settings.database_url,
+        "DASHHUB_PATHS__DATA_DIR": str(settings.data_dir),
+        "DASHHUB_LOAD_EXAMPLES": None,
+        **environ,
+    }
     return CliRunner().invoke(main, list(args), env=env)
 
 
@@ -62,6 +67,40 @@ def test_init_demo_creates_the_schema_and_the_seed_like_data(empty_settings):
     again = _invoke(settings, "init", "--demo")  # idempotent: replaces, does not duplicate
     assert again.exit_code == 0
     assert _count(settings.database_url, sales) == 731 * 16
+
+
+def test_the_examples_switch_loads_the_demo_data_into_a_new_database_only(empty_settings):
+    """docker compose's first start: empty tables by default; DASHHUB_LOAD_EXAMPLES=true loads the
+    demo data once, and never again (the next starts run init with the same switch)."""
+    settings, url = empty_settings, empty_settings.database_url
+    assert _invoke(settings, "init").exit_code == 0
+    assert _invoke(settings, "init", DASHHUB_LOAD_EXAMPLES="false").exit_code == 0
+    assert (_count(url, sales), _count(url, employees)) == (0, 0)
+
+    first = _invoke(settings, "init", DASHHUB_LOAD_EXAMPLES="true")
+    assert first.exit_code == 0, first.output
+    assert "Demo data loaded: 11,696 sales rows, 2,000 employees" in first.output
+    assert (_count(url, sales), _count(url, employees)) == (731 * 16, 2000)
+    versions = (_version(url, "sales"), _version(url, "employees"))
+
+    again = _invoke(settings, "init", DASHHUB_LOAD_EXAMPLES="true")
+    assert again.exit_code == 0, again.output
+    assert "Examples not loaded: this database has held sales or employees before" in again.output
+    assert (_version(url, "sales"), _version(url, "employees")) == versions  # not replaced
+
+    wrong = _invoke(settings, "init", DASHHUB_LOAD_EXAMPLES="maybe")
+    assert wrong.exit_code == 2 and "DASHHUB_LOAD_EXAMPLES" in wrong.output
+
+
+def test_the_examples_switch_never_loads_over_data(empty_settings, tmp_path):
+    settings = empty_settings
+    _invoke(settings, "init")
+    path = tmp_path / "sales.csv"
+    path.write_text("date,region,product,amount\n2026-01-05,Nord,Produit A,100.50\n")
+    assert _invoke(settings, "load", "sales", str(path)).exit_code == 0
+    result = _invoke(settings, "init", DASHHUB_LOAD_EXAMPLES="1")
+    assert "Examples not loaded" in result.output
+    assert (_count(settings.database_url, sales), _count(settings.database_url, employees)) == (1, 0)
 
 
 def test_load_reports_each_bad_row_with_its_line_and_loads_the_good_ones(empty_settings, tmp_path):
