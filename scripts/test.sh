@@ -38,7 +38,7 @@ fi
 echo "== lint: ruff, hadolint"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/hadolint Dockerfile
+.venv/bin/hadolint Dockerfile tests/compose/images/*/Dockerfile
 
 echo "== tests"
 exec .venv/bin/python -m pytest "$@"
