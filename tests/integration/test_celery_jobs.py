@@ -61,7 +61,7 @@ def celery_app(tmp_path_factory, demo_databases):
         assert worker.poll() is None, (tmp / "worker.log").read_text()
         assert time.monotonic() < deadline, "the Celery worker did not answer"
         time.sleep(0.5)
-    app.worker = worker
+    app.worker, app.worker_env = worker, env
     yield app
     worker.terminate()
     worker.wait(timeout=30)
@@ -77,6 +77,17 @@ def test_ready_reports_the_worker(celery_app):
     ready = celery_app.server.test_client().get("/ready")
     assert ready.status_code == 200
     assert ready.get_json()["checks"]["worker"] == "ok"
+
+
+def test_the_worker_health_check_pings_the_worker_of_this_host(celery_app):
+    """docker-compose.yml's worker healthcheck: this host's worker (celery@<hostname>) answers."""
+    check = [sys.executable, "-m", "dashhub.worker_ping"]
+    ok = subprocess.run(check, env=celery_app.worker_env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    other = subprocess.run([*check, "celery@elsewhere"], env=celery_app.worker_env, capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert other.returncode == 1
+    assert "celery@elsewhere: no answer to a ping within 5 s" in other.stderr
 
 
 def test_export_runs_on_the_worker(celery_app):
