@@ -273,10 +273,14 @@ def test_one_app_replica_stopped_the_site_is_still_served_then_it_comes_back(sta
     addresses = stack.app_addresses()
     compose.docker("kill", first["Id"])
     try:
+        slowest = 0.0
         for _ in range(20):
             for path in ("/login", "/health", "/ready"):
+                started = time.monotonic()
                 status, body = get(stack.base + path)
+                slowest = max(slowest, time.monotonic() - started)
                 assert status == 200, (path, status, body[:300])
+        say(f"{first['Name'].lstrip('/')} killed: 60 requests via nginx, all 200, slowest {slowest:.1f} s")
         with browsing(stack, browser) as page:
             log_in(page, stack.base, "admin", stack.admin_password)
             open_dashboards(page, stack.base)
