@@ -378,7 +378,12 @@ def _confirm_replace(engine, dataset: str, file: Path, where: str, yes: bool) ->
     with engine.connect() as conn:
         count = count_rows(conn, dataset)
     message = f"--replace deletes the {count:,} rows of {dataset} in {where} before loading {file.name}."
-    if yes or count == 0:
+    _ask(message, yes or count == 0)
+
+
+def _ask(message: str, yes: bool) -> None:
+    """Say what is about to be deleted; ask (or, without a terminal, require --yes)."""
+    if yes:
         click.echo(message)
         return
     if not sys.stdin.isatty():
@@ -433,7 +438,7 @@ def loads_undo(config: Path | None, load_id: int, no_wait: bool) -> None:
 
 @main.group()
 def users() -> None:
-    """Manage users: add, passwd, role, list, unlock, sessions, logout."""
+    """Manage users: add, passwd, role, list, unlock, sessions, logout, delete."""
 
 
 def _read_password(password_stdin: bool, confirm: bool = True) -> str:
@@ -563,6 +568,37 @@ def users_logout(config: Path | None, name: str) -> None:
         sys.exit(1)
     AuditLog(engine).record("user_logout", username="cli", target=name, sessions=ended)
     click.echo(f"Ended {ended} session(s) of {name!r}.")
+
+
+@users.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask first (needed without a terminal).")
+@click.pass_obj
+def users_delete(config: Path | None, name: str, yes: bool) -> None:
+    """Delete user NAME: their sessions end at once; their settings, API tokens, datasets (files
+    too) and saved charts go with the account. The audit trail keeps their name."""
+    from dashhub.services.user_datasets import DatasetStore, Viewer
+
+    settings = _settings(config)
+    engine = _engine(settings)
+    store = UserStore(engine, settings.auth)
+    datasets = DatasetStore(engine, settings.data_dir)
+    try:
+        user_id = store.removable(name)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    owned = sum(1 for found in datasets.list(Viewer(user_id, "")) if found.owner_id == user_id)
+    _ask(f"Deleting {name!r} deletes their {owned} dataset(s), saved charts, API tokens and settings.", yes)
+    store.sessions.end_all_of(name)  # (first: no upload of theirs starts while their files go)
+    removed, stored = datasets.remove_owner(user_id)
+    try:
+        store.delete(name)
+    except UserError as exc:  # (made the last admin meanwhile, or deleted by another command)
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    AuditLog(engine).record("user_delete", username="cli", target=name, datasets=removed, bytes=stored)
+    click.echo(f"Deleted user {name!r} with {removed} dataset(s) ({stored / 1e6:.1f} MB).")
 
 
 @main.command()

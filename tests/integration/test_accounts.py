@@ -3,15 +3,24 @@ nothing about which accounts exist, sessions that end on the server. Both databa
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import time
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dashhub.cli import main
-from dashhub.db import audit_events, login_failures
+from dashhub.db import (
+    api_tokens,
+    audit_events,
+    datasets,
+    login_failures,
+    saved_charts,
+    user_sessions,
+    user_settings,
+)
 from tests.conftest import PASSWORDS, login
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.9"}
@@ -174,3 +183,59 @@ def test_an_admin_ends_a_users_sessions(demo_app, settings):
     assert browser.get("/_dash-layout").status_code == 401
     assert "0 open session(s)" in _cli(settings, "users", "sessions", "viewer").output
     assert login(browser, "viewer", PASSWORDS["viewer"]).status_code == 302, "and may log in again"
+
+
+def test_deleting_a_user_takes_their_sessions_tokens_and_files_with_them(demo_app, settings):
+    """`dashhub users delete`: the open session ends at once, the API token stops working, the
+    datasets' rows, saved charts and Parquet files are gone (another user's stay), the audit trail
+    names them; the last admin cannot be deleted; without a terminal it needs --yes."""
+    from dashhub.services.user_datasets import Viewer
+
+    services = demo_app.server.extensions["dashhub"]
+    browser = _client(demo_app)
+    assert login(browser, "analyst").status_code == 302
+    assert browser.get("/_dash-layout").status_code == 200
+    analyst = Viewer.of(services.users.authenticate("analyst", PASSWORDS["analyst"]).user)
+    hr = Viewer.of(services.users.authenticate("hr", PASSWORDS["hr"]).user)
+    mine = services.datasets.add_example(analyst, "iris").dataset
+    services.datasets.add_example(analyst, "wine")
+    services.saved_charts.save(analyst, mine, "Iris", "kind=histogram&x=sepal_length")
+    theirs = services.datasets.add_example(hr, "iris").dataset
+    _, secret = services.tokens.create("analyst", "batch")
+    services.users.set_theme(analyst.user_id, "dark")
+    folder = settings.data_dir / "datasets" / str(analyst.user_id)
+    assert len(list(folder.glob("*.parquet"))) == 2
+
+    refused = _cli(settings, "users", "delete", "analyst")  # (no terminal: CliRunner's stdin)
+    assert refused.exit_code == 2 and "--yes" in refused.output, refused.output
+    assert services.users.exists("analyst") and folder.exists()
+
+    deleted = _cli(settings, "users", "delete", "analyst", "--yes")
+    assert deleted.exit_code == 0, deleted.output
+    assert "2 dataset(s)" in deleted.output
+    assert browser.get("/_dash-layout").status_code == 401
+    assert services.tokens.authenticate(secret) is None
+    assert not services.users.exists("analyst") and not folder.exists()
+    assert login(_client(demo_app), "analyst").status_code != 302
+    engine = services.engine
+    with engine.connect() as conn:
+        for table, column in (
+            (datasets, datasets.c.owner_id),
+            (saved_charts, saved_charts.c.owner_id),
+            (user_settings, user_settings.c.user_id),
+            (user_sessions, user_sessions.c.user_id),
+            (api_tokens, api_tokens.c.user_id),
+        ):
+            left = conn.scalar(select(func.count()).select_from(table).where(column == analyst.user_id))
+            assert left == 0, table.name
+        event = conn.execute(select(audit_events).where(audit_events.c.event == "user_delete")).one()
+    assert json.loads(event.detail)["target"] == "analyst"
+    assert services.datasets.get(hr, theirs.id).rows == 150
+    assert (settings.data_dir / theirs.stored).exists()
+
+    assert _cli(settings, "users", "delete", "ghost", "--yes").exit_code == 1
+    last = _cli(settings, "users", "delete", "admin", "--yes")
+    assert last.exit_code == 1 and "last admin" in last.output, last.output
+    assert services.users.exists("admin")
+    assert _cli(settings, "users", "role", "hr", "admin").exit_code == 0
+    assert _cli(settings, "users", "delete", "admin", "--yes").exit_code == 0, "another admin: allowed"

@@ -11,13 +11,21 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 from flask_login import UserMixin
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashhub.auth.lockout import LoginThrottle, address_key
 from dashhub.auth.sessions import SessionStore
 from dashhub.config import ROLES, AuthConfig
-from dashhub.db import bump_version, read_version, user_settings, users
+from dashhub.db import (
+    api_tokens,
+    bump_version,
+    login_failures,
+    read_version,
+    user_sessions,
+    user_settings,
+    users,
+)
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 COMMON_PASSWORDS = frozenset(
@@ -140,6 +148,35 @@ class UserStore:
 
     def set_active(self, username: str, active: bool) -> None:
         self._update(username, active=active)
+
+    def removable(self, username: str) -> int:
+        """The id of username if the account may be deleted: it exists and is not the last active
+        admin (nobody could manage the others any more)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(users.c.id, users.c.role).where(users.c.username == username)).first()
+            if row is None:
+                raise UserError(f"no user named {username!r}")
+            if row.role == "admin":
+                admins = conn.scalar(
+                    select(func.count()).where(users.c.role == "admin", users.c.active.is_(True))
+                )
+                if admins <= 1:
+                    raise UserError(f"{username!r} is the last admin: make another admin first")
+        return int(row.id)
+
+    def delete(self, username: str) -> int:
+        """Delete the account with its sessions (ended at once), settings, API tokens and login locks,
+        in one transaction (by hand: SQLite does not enforce the foreign keys' cascade). Its
+        datasets are the DatasetStore's (DatasetStore.remove_owner, first). Returns its id."""
+        user_id = self.removable(username)
+        with self._engine.begin() as conn:
+            for table in (user_sessions, user_settings, api_tokens):
+                conn.execute(delete(table).where(table.c.user_id == user_id))
+            conn.execute(delete(login_failures).where(login_failures.c.username == username))
+            conn.execute(delete(users).where(users.c.id == user_id))
+            bump_version(conn, "users")
+            bump_version(conn, "tokens")
+        return user_id
 
     def unlock(self, username: str, address: str | None = None) -> int:
         """Let username log in again from every address (or one): how many addresses were held."""

@@ -16,6 +16,7 @@ import hashlib
 import importlib.resources
 import json
 import os
+import shutil
 import threading
 import uuid
 import weakref
@@ -670,6 +671,19 @@ class DatasetStore:
             conn.execute(delete(datasets).where(datasets.c.id == dataset_id))
         (self.root / found.stored).unlink(missing_ok=True)
         _remove_sort_indexes(self.root / found.stored)
+
+    def remove_owner(self, owner_id: int) -> tuple[int, int]:
+        """Delete every dataset of owner_id (an account being deleted): rows, saved charts, and the
+        owner's whole folder of files. Returns how many datasets and bytes."""
+        owned = datasets.c.owner_id == owner_id
+        with self.engine.begin() as conn:
+            count, stored = conn.execute(
+                select(func.count(), func.coalesce(func.sum(datasets.c.bytes), 0)).where(owned)
+            ).one()
+            conn.execute(delete(saved_charts).where(saved_charts.c.owner_id == owner_id))
+            conn.execute(delete(datasets).where(owned))
+        shutil.rmtree(self.root / "datasets" / str(owner_id), ignore_errors=True)
+        return int(count), int(stored)
 
     def retype(
         self, viewer: Viewer, dataset_id: int, column: str, new_type: str, date_format: str | None = None
