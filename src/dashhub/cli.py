@@ -577,7 +577,7 @@ def users_logout(config: Path | None, name: str) -> None:
 def users_delete(config: Path | None, name: str, yes: bool) -> None:
     """Delete user NAME: their sessions end at once; their settings, API tokens, datasets (files
     too) and saved charts go with the account. The audit trail keeps their name."""
-    from dashhub.services.user_datasets import DatasetStore, Viewer
+    from dashhub.services.user_datasets import DatasetStore
 
     settings = _settings(config)
     engine = _engine(settings)
@@ -588,7 +588,7 @@ def users_delete(config: Path | None, name: str, yes: bool) -> None:
     except UserError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    owned = sum(1 for found in datasets.list(Viewer(user_id, "")) if found.owner_id == user_id)
+    owned, _ = datasets.usage(user_id)
     _ask(f"Deleting {name!r} deletes their {owned} dataset(s), saved charts, API tokens and settings.", yes)
     store.sessions.end_all_of(name)  # (first: no upload of theirs starts while their files go)
     removed, stored = datasets.remove_owner(user_id)

@@ -554,7 +554,7 @@ class DatasetStore:
     def _import(self, viewer: Viewer, filename: str, stage: Callable[[Path], Staged]) -> ImportReport:
         """The source as a strings Parquet file (stage writes it), then typed by DuckDB, stored and
         recorded; on any refusal or error, nothing left behind."""
-        count, used = self._usage(viewer)
+        count, used = self.usage(viewer.user_id)
         if count >= self.max_per_user:
             raise DatasetRefused(
                 N_("you already keep {count} datasets (at most {most}): delete one first"),
@@ -607,10 +607,10 @@ class DatasetStore:
             new_id = conn.execute(insert(datasets).values(**values).returning(datasets.c.id)).scalar_one()
         return self.get(viewer, int(new_id))
 
-    def _usage(self, viewer: Viewer) -> tuple[int, int]:
-        """How many datasets the viewer owns, and their stored bytes."""
+    def usage(self, owner_id: int) -> tuple[int, int]:
+        """How many datasets owner_id owns, and their stored bytes."""
         query = select(func.count(), func.coalesce(func.sum(datasets.c.bytes), 0)).where(
-            datasets.c.owner_id == viewer.user_id
+            datasets.c.owner_id == owner_id
         )
         with self.engine.connect() as conn:
             count, used = conn.execute(query).one()
@@ -675,13 +675,10 @@ class DatasetStore:
     def remove_owner(self, owner_id: int) -> tuple[int, int]:
         """Delete every dataset of owner_id (an account being deleted): rows, saved charts, and the
         owner's whole folder of files. Returns how many datasets and bytes."""
-        owned = datasets.c.owner_id == owner_id
+        count, stored = self.usage(owner_id)
         with self.engine.begin() as conn:
-            count, stored = conn.execute(
-                select(func.count(), func.coalesce(func.sum(datasets.c.bytes), 0)).where(owned)
-            ).one()
             conn.execute(delete(saved_charts).where(saved_charts.c.owner_id == owner_id))
-            conn.execute(delete(datasets).where(owned))
+            conn.execute(delete(datasets).where(datasets.c.owner_id == owner_id))
         shutil.rmtree(self.root / "datasets" / str(owner_id), ignore_errors=True)
         return int(count), int(stored)
 
